@@ -1,0 +1,32 @@
+"""The objects a request handler needs, built once per app and injected with `Depends`."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from livekit import api
+
+from .livekit_gateway import LiveKitGateway
+from .metrics import ApiMetrics
+from .rate_limit import RateLimiter
+from .session_service import SessionService
+from .settings import Settings
+from .store import SessionStore
+
+
+@dataclass(frozen=True)
+class AppServices:
+    settings: Settings
+    store: SessionStore
+    livekit: LiveKitGateway
+    sessions: SessionService
+    rate_limiter: RateLimiter
+    metrics: ApiMetrics
+    webhook_receiver: api.WebhookReceiver
+
+
+def _services(request: Request) -> AppServices:
+    return request.app.state.services
+
+
+Services = Annotated[AppServices, Depends(_services)]

@@ -1,0 +1,98 @@
+"""The FastAPI application: `create_app(settings)` wires settings, Redis, LiveKit and the routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from livekit import api
+from redis.asyncio import Redis
+
+from .agents import AgentRegistry
+from .body_limit import BodySizeLimitMiddleware
+from .dependencies import AppServices
+from .errors import install_error_handlers
+from .livekit_gateway import LiveKitGateway
+from .metrics import ApiMetrics, RequestMetricsMiddleware
+from .rate_limit import RateLimiter
+from .routes import health, sessions, webhook
+from .session_service import SessionService
+from .settings import Settings
+from .store import SessionStore
+
+MAX_BODY_BYTES = 16 * 1024
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
+    redis = Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+    store = SessionStore(redis, retention_seconds=settings.session_retention_days * 86400)
+    livekit = LiveKitGateway(
+        settings.livekit_url,
+        settings.livekit_api_key,
+        settings.api_secret,
+        settings.livekit_request_timeout_seconds,
+    )
+    return AppServices(
+        settings=settings,
+        store=store,
+        livekit=livekit,
+        sessions=SessionService(
+            store=store,
+            livekit=livekit,
+            agents=AgentRegistry(settings.agents),
+            metrics=metrics,
+            token_ttl=timedelta(seconds=settings.session_token_ttl_seconds),
+            room_empty_timeout_seconds=settings.room_empty_timeout_seconds,
+        ),
+        rate_limiter=RateLimiter(
+            redis,
+            per_user=settings.rate_limit_per_user_per_minute,
+            per_ip=settings.rate_limit_per_ip_per_minute,
+        ),
+        metrics=metrics,
+        webhook_receiver=api.WebhookReceiver(
+            api.TokenVerifier(settings.livekit_api_key, settings.api_secret)
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = _build_services(settings, metrics)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.livekit.aclose()
+            await services.store.aclose()
+
+    app = FastAPI(
+        title="Voice session API",
+        version="0.1.0",
+        summary="Creates LiveKit voice sessions with an AI agent dispatched to them.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (sessions.router, webhook.router, health.router):
+        app.include_router(router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Content-Type"],
+        max_age=600,
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    return app

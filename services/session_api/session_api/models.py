@@ -1,0 +1,118 @@
+"""Request and response bodies of the session API (validated at the edge)."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from voice_common.redis_keys import SessionStatus
+
+MAX_METADATA_BYTES = 4096
+
+UserId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$"),
+    Field(description="1-64 characters of A-Z a-z 0-9 _ . @ -", examples=["alice@example.com"]),
+]
+AgentId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
+    Field(description="An id from the agent registry", examples=["pm-agent"]),
+]
+Language = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$"),
+    Field(description="BCP 47 language tag", examples=["en-US", "hi-IN"]),
+]
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId
+    agent_id: AgentId = "pm-agent"
+    language: Language | None = None
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"Free-form JSON object, at most {MAX_METADATA_BYTES} bytes",
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_fits(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}")
+        return value
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId
+    agent_id: AgentId = "pm-agent"
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    room: str
+    identity: str
+    token: str
+    livekit_url: str
+    agent_id: str
+    expires_at: datetime
+
+
+class TokenCreated(BaseModel):
+    token: str
+    url: str
+
+
+class Participant(BaseModel):
+    identity: str
+    kind: str
+    joined_at: datetime | None = None
+    left_at: datetime | None = None
+
+
+class SessionState(BaseModel):
+    session_id: str
+    user_id: str
+    agent_id: str
+    room: str
+    language: str
+    metadata: dict[str, Any]
+    status: SessionStatus
+    created_at: datetime
+    active_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    expires_at: datetime
+    participants: list[Participant] = Field(default_factory=list)
+    transcript: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SessionSummary(BaseModel):
+    session_id: str
+    agent_id: str
+    room: str
+    status: SessionStatus
+    created_at: datetime
+    ended_at: datetime | None = None
+
+
+class SessionPage(BaseModel):
+    sessions: list[SessionSummary]
+    next_offset: int | None = Field(
+        description="Pass as `offset` for the next page; null at the end"
+    )
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,63 @@
+"""LiveKit's signed webhooks move sessions between states."""
+
+import logging
+
+from fastapi import APIRouter, Header, Request
+from livekit import api
+
+from voice_common.redis_keys import SessionStatus
+
+from ..dependencies import Services
+from ..errors import ApiError
+from ..models import ErrorResponse
+
+router = APIRouter(prefix="/api/livekit", tags=["webhooks"])
+log = logging.getLogger(__name__)
+
+
+@router.post(
+    "/webhook",
+    status_code=200,
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 503)},
+)
+async def receive_webhook(
+    request: Request,
+    services: Services,
+    authorization: str | None = Header(default=None, include_in_schema=False),
+) -> dict[str, str]:
+    """Verify the signature (JWT over the body's SHA-256), then apply the event once."""
+    raw = await request.body()
+    if not authorization:
+        raise ApiError(401, "unauthorized", "Missing webhook signature")
+    try:
+        body = raw.decode()
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "Webhook body is not UTF-8") from None
+    try:
+        event = services.webhook_receiver.receive(body, authorization)
+    except Exception:  # noqa: BLE001 - any verification failure is the same answer to the caller
+        raise ApiError(401, "unauthorized", "Invalid webhook signature") from None
+
+    if event.id and not await services.store.mark_event_seen(event.id):
+        return {"status": "duplicate"}
+    session_id = await services.store.session_for_room(event.room.name) if event.room.name else None
+    if session_id is None:
+        return {"status": "ignored"}
+
+    store = services.store
+    if event.event == "participant_joined":
+        kind = api.ParticipantInfo.Kind.Name(event.participant.kind).lower()
+        await store.record_participant(session_id, event.participant.identity, kind, joined=True)
+        if await store.advance(session_id, SessionStatus.active):
+            log.info("session active session_id=%s room=%s", session_id, event.room.name)
+    elif event.event == "participant_left":
+        kind = api.ParticipantInfo.Kind.Name(event.participant.kind).lower()
+        await store.record_participant(session_id, event.participant.identity, kind, joined=False)
+    elif event.event == "room_finished":
+        if await store.advance(session_id, SessionStatus.ended, "room_finished"):
+            log.info(
+                "session ended session_id=%s room=%s reason=room_finished",
+                session_id,
+                event.room.name,
+            )
+    return {"status": "applied"}

@@ -1,0 +1,157 @@
+"""`SessionStore`: session records in Redis (see `voice_common.redis_keys` for the schema)."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from voice_common import redis_keys as keys
+from voice_common.redis_keys import SessionField as F
+from voice_common.redis_keys import SessionStatus
+
+USER_INDEX_MAX = 1000  # a user's index keeps this many newest sessions
+
+# Moves a session forward (created -> active -> ended), never back, atomically: webhooks may arrive
+# late or twice, and DELETE may race room_finished.
+# KEYS: session hash, active set. ARGV: new status, its timestamp field, timestamp, reason, id.
+_ADVANCE_STATUS = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return -1 end
+local rank = {created = 0, active = 1, ended = 2}
+if rank[ARGV[1]] <= rank[current] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], ARGV[2], ARGV[3])
+if ARGV[1] == 'active' then
+  redis.call('SADD', KEYS[2], ARGV[5])
+else
+  redis.call('SREM', KEYS[2], ARGV[5])
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'end_reason', ARGV[4]) end
+end
+return 1
+"""
+
+_TIMESTAMP_FIELD = {SessionStatus.active: F.active_at, SessionStatus.ended: F.ended_at}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    session_id: str
+    user_id: str
+    agent_id: str
+    room: str
+    identity: str
+    language: str
+    created_at: datetime
+    expires_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class SessionStore:
+    def __init__(self, redis: Redis, retention_seconds: int) -> None:
+        self._redis = redis
+        self._retention = retention_seconds
+        self._advance = redis.register_script(_ADVANCE_STATUS)
+
+    async def create(self, record: SessionRecord) -> None:
+        """Write the record, its room mapping and the user index in one transaction."""
+        sid = record.session_id
+        fields = {
+            F.session_id: sid,
+            F.user_id: record.user_id,
+            F.agent_id: record.agent_id,
+            F.room: record.room,
+            F.identity: record.identity,
+            F.language: record.language,
+            F.metadata: json.dumps(record.metadata, separators=(",", ":")),
+            F.status: SessionStatus.created,
+            F.created_at: record.created_at.isoformat(),
+            F.expires_at: record.expires_at.isoformat(),
+        }
+        user_index = keys.user_sessions(record.user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.session(sid), mapping={str(k): v for k, v in fields.items()})
+            pipe.expire(keys.session(sid), self._retention)
+            pipe.set(keys.room(record.room), sid, ex=self._retention)
+            pipe.zadd(user_index, {sid: record.created_at.timestamp() * 1000})
+            pipe.zremrangebyrank(user_index, 0, -USER_INDEX_MAX - 1)
+            pipe.expire(user_index, self._retention)
+            await pipe.execute()
+
+    async def get(self, session_id: str) -> dict[str, Any] | None:
+        """The record with its participants and transcript, or None."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.session(session_id))
+            pipe.hgetall(keys.participants(session_id))
+            pipe.lrange(keys.transcript(session_id), 0, -1)
+            record, participants, transcript = await pipe.execute()
+        if not record:
+            return None
+        record["metadata"] = json.loads(record.get(F.metadata, "{}"))
+        record["participants"] = [
+            {"identity": identity, **json.loads(info)} for identity, info in participants.items()
+        ]
+        record["transcript"] = [json.loads(entry) for entry in transcript]
+        return record
+
+    async def list_for_user(
+        self, user_id: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, str]], bool]:
+        """A page of the user's sessions, newest first, and whether more follow."""
+        ids = await self._redis.zrevrange(keys.user_sessions(user_id), offset, offset + limit)
+        has_more = len(ids) > limit
+        ids = ids[:limit]
+        if not ids:
+            return [], False
+        summary_fields = [F.session_id, F.agent_id, F.room, F.status, F.created_at, F.ended_at]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid in ids:
+                pipe.hmget(keys.session(sid), [str(f) for f in summary_fields])
+            rows = await pipe.execute()
+        names = [str(f) for f in summary_fields]
+        # A record may have expired before its index entry: skip it.
+        page = [dict(zip(names, row, strict=True)) for row in rows if row[0] is not None]
+        return page, has_more
+
+    async def session_for_room(self, room: str) -> str | None:
+        return await self._redis.get(keys.room(room))
+
+    async def advance(self, session_id: str, status: SessionStatus, reason: str = "") -> bool:
+        """Move the session to `status` if that is forward; True when it changed."""
+        changed = await self._advance(
+            keys=[keys.session(session_id), keys.ACTIVE_SESSIONS],
+            args=[status, _TIMESTAMP_FIELD[status], utc_now().isoformat(), reason, session_id],
+        )
+        return changed == 1
+
+    async def record_participant(
+        self, session_id: str, identity: str, kind: str, *, joined: bool
+    ) -> None:
+        key = keys.participants(session_id)
+        stamp = "joined_at" if joined else "left_at"
+        existing = await self._redis.hget(key, identity)
+        info = json.loads(existing) if existing else {"kind": kind}
+        info[stamp] = utc_now().isoformat()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, identity, json.dumps(info))
+            pipe.expire(key, self._retention)
+            await pipe.execute()
+
+    async def mark_event_seen(self, event_id: str, ttl_seconds: int = 86400) -> bool:
+        """True the first time an event id is seen; False for a replay."""
+        return bool(
+            await self._redis.set(keys.webhook_seen(event_id), "1", nx=True, ex=ttl_seconds)
+        )
+
+    async def count_active(self) -> int:
+        return int(await self._redis.scard(keys.ACTIVE_SESSIONS))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,56 @@
+"""LiveKit connection settings shared by session-api and the voice agent worker.
+
+Both services talk to the same livekit-server with the same API key pair, and both must refuse to
+run in production with the development credentials that `livekit-server --dev` uses.
+"""
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_API_KEY = "devkey"
+DEV_API_SECRET = "secret"  # noqa: S105 - the well-known development secret, refused in production
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class AppEnv(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class LiveKitSettings(BaseSettings):
+    """Where livekit-server is and how to authenticate to it (environment or `.env`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: AppEnv = Field(
+        AppEnv.development,
+        description="`production` refuses development credentials and short secrets.",
+    )
+    livekit_url: str = Field(
+        "http://127.0.0.1:7880",
+        description="URL of livekit-server as this service reaches it (http(s):// or ws(s)://).",
+    )
+    livekit_api_key: str = Field(DEV_API_KEY, description="LiveKit API key.")
+    livekit_api_secret: SecretStr = Field(
+        SecretStr(DEV_API_SECRET), description="LiveKit API secret (32+ characters in production)."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_development_credentials_in_production(self) -> Self:
+        if self.app_env is not AppEnv.production:
+            return self
+        secret = self.livekit_api_secret.get_secret_value()
+        if self.livekit_api_key == DEV_API_KEY or secret == DEV_API_SECRET:
+            raise ValueError(
+                "APP_ENV=production refuses the development LiveKit credentials: "
+                "set LIVEKIT_API_KEY and LIVEKIT_API_SECRET to a generated pair"
+            )
+        if len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ValueError(
+                f"APP_ENV=production needs LIVEKIT_API_SECRET of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+            )
+        return self
