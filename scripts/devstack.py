@@ -107,7 +107,7 @@ def spawn(
 ) -> ManagedProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    with log_path.open("ab") as log:
+    with log_path.open("wb") as log:  # a fresh log per start: readiness reads only this run
         popen = subprocess.Popen(  # noqa: S603 - fixed argument lists
             cmd,
             stdout=log,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from devstack import (
     INSTALL_HINTS,
     LiveKitPorts,
@@ -41,7 +42,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             wrong.add(f"{item.module.__name__}: {sorted(found) or 'none'}")
     if wrong:
         raise pytest.UsageError(
-            "each test module needs exactly one of unit/integration/e2e: " + "; ".join(sorted(wrong))
+            "each test module needs exactly one of unit/integration/e2e: "
+            + "; ".join(sorted(wrong))
         )
 
 

@@ -8,6 +8,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from livekit import api
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .agents import AgentRegistry
 from .body_limit import BodySizeLimitMiddleware
@@ -31,6 +35,10 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
         decode_responses=True,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        # A restarted Redis leaves dead connections in the pool: retry on a fresh one, briefly,
+        # so the first requests after a restart succeed instead of answering 503.
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
     store = SessionStore(redis, retention_seconds=settings.session_retention_days * 86400)
     livekit = LiveKitGateway(

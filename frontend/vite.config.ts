@@ -1,0 +1,16 @@
+import { defineConfig } from "vite";
+
+// In development the browser talks to Vite only; /api is forwarded to session-api on loopback,
+// which mirrors what nginx does in the container (same origin, no CORS needed).
+export default defineConfig({
+  server: {
+    port: 3000,
+    strictPort: true,
+    proxy: {
+      "/api": {
+        target: "http://127.0.0.1:8000",
+        changeOrigin: false,
+      },
+    },
+  },
+});

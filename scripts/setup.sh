@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs what `make test` and `make dev` need, on a fresh Debian/Ubuntu machine with Python 3.11+.
+# Idempotent and cached: each step is skipped when its result is already there.
+#   uv (PyPI) -> .venv with every workspace package (uv sync --frozen)
+#   redis-server, nginx (Debian packages, when running as root)
+#   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
+#   the web client's npm packages and build (frontend/dist)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LIVEKIT_VERSION=1.13.5
+UV_VERSION=0.13.9
+TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/voice-stack/bin"
+export PATH="$TOOLS_BIN:$PATH"
+
+say() { echo "setup: $*"; }
+fail() { echo "setup: $*" >&2; exit 1; }
+
+apt_updated=""
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    fail "$1 is missing: install it with 'sudo apt-get install $*' and run again"
+  fi
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  say "installing $* (Debian packages)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_uv() {
+  command -v uv >/dev/null && return
+  say "installing uv $UV_VERSION (PyPI)"
+  python3 -m pip install --quiet "uv==$UV_VERSION" || fail "could not install uv: pip install uv==$UV_VERSION"
+  command -v uv >/dev/null || fail "uv installed but not on PATH (add pip's script directory to PATH)"
+}
+
+livekit_ok() {
+  command -v livekit-server >/dev/null &&
+    livekit-server --version 2>/dev/null | grep -q "version $LIVEKIT_VERSION"
+}
+
+ensure_livekit() {
+  livekit_ok && return
+  command -v go >/dev/null ||
+    fail "livekit-server $LIVEKIT_VERSION not found and Go is not installed: install Go (apt-get install golang) or put livekit-server $LIVEKIT_VERSION on PATH"
+  mkdir -p "$TOOLS_BIN"
+  say "building livekit-server $LIVEKIT_VERSION from its Go module (a few minutes, once)"
+  local module="github.com/livekit/livekit-server"
+  if ! GOBIN="$TOOLS_BIN" CGO_ENABLED=0 go install "$module/cmd/server@v$LIVEKIT_VERSION"; then
+    say "go install refused; building from the downloaded module instead"
+    local dir
+    dir=$(cd "$(mktemp -d)" && go mod download -json "$module@v$LIVEKIT_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+    (cd "$dir" && CGO_ENABLED=0 go build -o "$TOOLS_BIN/server" ./cmd/server)
+  fi
+  mv "$TOOLS_BIN/server" "$TOOLS_BIN/livekit-server"
+  livekit_ok || fail "built livekit-server does not report version $LIVEKIT_VERSION"
+}
+
+ensure_frontend() {
+  command -v npm >/dev/null || fail "npm is missing: install Node.js 20 with npm"
+  if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
+    say "installing the web client's npm packages (npm ci)"
+    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html frontend/package.json -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
+    say "building the web client (npm run build)"
+    (cd frontend && npm run build --silent)
+  fi
+}
+
+ensure_uv
+say "syncing the Python workspace (uv sync --frozen)"
+uv sync --frozen --all-packages --quiet
+command -v redis-server >/dev/null || apt_install redis-server
+command -v nginx >/dev/null || apt_install nginx-light
+ensure_livekit
+ensure_frontend
+say "ready"

@@ -1,0 +1,104 @@
+"""LiveKit webhooks: only correctly signed events change state, each applies once, in order."""
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+
+pytestmark = pytest.mark.integration
+
+WEBHOOK = "/api/livekit/webhook"
+
+
+def signed(body: bytes, key: str, secret: str) -> str:
+    """What livekit-server sends: a JWT whose `sha256` claim is the body's base64 SHA-256."""
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    now = int(time.time())
+    return jwt.encode(
+        {"iss": key, "nbf": now - 5, "exp": now + 300, "sha256": digest}, secret, algorithm="HS256"
+    )
+
+
+def event(kind: str, room: str, **extra) -> bytes:
+    body = {"event": kind, "id": f"EV_{uuid.uuid4().hex[:12]}", "room": {"name": room}, **extra}
+    return json.dumps(body).encode()
+
+
+async def new_session(client) -> dict:
+    response = await client.post("/api/voice/session", json={"user_id": "hooks"})
+    assert response.status_code == 201
+    return response.json()
+
+
+async def status_of(client, session_id: str) -> str:
+    return (await client.get(f"/api/voice/session/{session_id}")).json()["status"]
+
+
+async def post(client, body: bytes, auth: str | None, content_type="application/webhook+json"):
+    headers = {"content-type": content_type}
+    if auth is not None:
+        headers["authorization"] = auth
+    return await client.post(WEBHOOK, content=body, headers=headers)
+
+
+async def test_unsigned_forged_and_tampered_events_are_401_and_change_nothing(
+    client, livekit_server
+):
+    session = await new_session(client)
+    body = event("room_finished", session["room"])
+    key, secret = livekit_server.api_key, livekit_server.api_secret
+
+    attempts = {
+        "unsigned": await post(client, body, None),
+        "garbage": await post(client, body, "not-a-jwt"),
+        "wrong secret": await post(client, body, signed(body, key, "x" * 40)),
+        "wrong key": await post(client, body, signed(body, "otherkey", secret)),
+        "tampered body": await post(
+            client, event("room_finished", session["room"]), signed(body, key, secret)
+        ),
+    }
+    for name, response in attempts.items():
+        assert response.status_code == 401, name
+        assert response.json()["error"]["code"] == "unauthorized", name
+    assert await status_of(client, session["session_id"]) == "created"
+
+
+async def test_a_signed_event_applies_once_and_state_never_moves_back(client, livekit_server):
+    session = await new_session(client)
+    key, secret = livekit_server.api_key, livekit_server.api_secret
+    finished = event("room_finished", session["room"])
+
+    applied = await post(client, finished, signed(finished, key, secret))
+    assert applied.json() == {"status": "applied"}
+    assert await status_of(client, session["session_id"]) == "ended"
+
+    replay = await post(client, finished, signed(finished, key, secret))
+    assert replay.json() == {"status": "duplicate"}
+
+    late_join = event(
+        "participant_joined", session["room"], participant={"identity": "late", "kind": "STANDARD"}
+    )
+    await post(client, late_join, signed(late_join, key, secret))
+    state = (await client.get(f"/api/voice/session/{session['session_id']}")).json()
+    assert state["status"] == "ended", "a late participant_joined must not reopen the session"
+    assert state["end_reason"] == "room_finished"
+
+
+async def test_signed_but_malformed_body_is_rejected_without_change(client, livekit_server):
+    key, secret = livekit_server.api_key, livekit_server.api_secret
+    for body in (b"{not json", b"\xff\xfe", b'{"event": 7}'):
+        response = await post(client, body, signed(body, key, secret))
+        assert response.status_code in (400, 401), body
+        assert "error" in response.json()
+
+
+async def test_events_for_unknown_rooms_are_ignored(client, livekit_server):
+    body = event("room_finished", "someone-elses-room")
+    response = await post(
+        client, body, signed(body, livekit_server.api_key, livekit_server.api_secret)
+    )
+    assert response.json() == {"status": "ignored"}

