@@ -3,7 +3,10 @@ SHELL := /bin/bash
 TOOLS_BIN := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voice-stack/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
-PYTEST := uv run --frozen pytest
+export UV_PYTHON_DOWNLOADS := never
+# uv from PATH, else the module pip installed (`make setup` installs it when missing)
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PYTEST := $(UV) run --frozen pytest
 DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile frontend/Dockerfile
 
 .DEFAULT_GOAL := help
@@ -16,7 +19,7 @@ setup: ## Install everything the tests and `make dev` need (uv, redis, nginx, li
 	@scripts/setup.sh
 
 dev: setup ## Run the whole stack as native processes (no Docker); Ctrl-C stops it
-	uv run --frozen python scripts/devstack.py
+	$(UV) run --frozen python scripts/devstack.py
 
 up: ## Start the stack with Docker Compose
 	docker compose up -d
@@ -36,15 +39,15 @@ test-e2e: setup ## Run only the end-to-end tests
 bench: bench-api ## Run the benchmarks (never part of `make test`)
 
 bench-api: setup ## Load-test POST /api/voice/session on loopback; writes docs/benchmarks.md
-	uv run --frozen python bench/api_load.py --write
+	$(UV) run --frozen python bench/api_load.py --write
 
 lint: setup ## ruff, mypy, hadolint, compose schema check
-	uv run --frozen ruff check .
-	uv run --frozen ruff format --check .
-	uv run --frozen mypy services scripts
-	uv run --frozen hadolint $(DOCKERFILES)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy services scripts
+	$(UV) run --frozen hadolint $(DOCKERFILES)
 	$(PYTEST) -q tests/unit/test_deployment_files.py
 
 fmt: ## Format the Python code
-	uv run --frozen ruff check --fix .
-	uv run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .

@@ -26,11 +26,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# uv from PATH, else the copy pip installed as a module (its script directory may not be on PATH).
+uv() { if command -v uv >/dev/null; then command uv "$@"; else python3 -m uv "$@"; fi; }
+
 ensure_uv() {
-  command -v uv >/dev/null && return
+  uv --version >/dev/null 2>&1 && return
   say "installing uv $UV_VERSION (PyPI)"
   python3 -m pip install --quiet "uv==$UV_VERSION" || fail "could not install uv: pip install uv==$UV_VERSION"
-  command -v uv >/dev/null || fail "uv installed but not on PATH (add pip's script directory to PATH)"
 }
 
 livekit_ok() {
@@ -69,7 +71,7 @@ ensure_frontend() {
 
 ensure_uv
 say "syncing the Python workspace (uv sync --frozen)"
-uv sync --frozen --all-packages --quiet
+UV_PYTHON_DOWNLOADS=never uv sync --frozen --all-packages --quiet
 command -v redis-server >/dev/null || apt_install redis-server
 command -v nginx >/dev/null || apt_install nginx-light
 ensure_livekit
