@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from session_api.settings import Settings
-from voice_common.livekit_settings import LiveKitSettings
+from voice_common.settings import CommonSettings
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +41,7 @@ def test_production_refuses_development_or_short_credentials(monkeypatch, key, s
     monkeypatch.setenv("LIVEKIT_API_KEY", key)
     monkeypatch.setenv("LIVEKIT_API_SECRET", secret)
     with pytest.raises(ValidationError, match=complaint):
-        LiveKitSettings()
+        CommonSettings()
 
 
 def test_production_accepts_a_generated_pair(monkeypatch):

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import NoDecode
 
-from voice_common.livekit_settings import LiveKitSettings
+from voice_common.settings import CommonSettings
 
 
 class AgentConfig(BaseModel):
@@ -20,7 +20,7 @@ class AgentConfig(BaseModel):
 DEFAULT_AGENTS = {"pm-agent": AgentConfig(agent_name="pm-agent")}
 
 
-class Settings(LiveKitSettings):
+class Settings(CommonSettings):
     host: str = Field("127.0.0.1", description="Interface uvicorn binds to.")
     port: int = Field(8000, description="Port uvicorn listens on.")
     web_concurrency: int = Field(1, ge=1, description="uvicorn worker processes.")
@@ -36,7 +36,6 @@ class Settings(LiveKitSettings):
     livekit_request_timeout_seconds: float = Field(
         5.0, gt=0, description="Timeout of one call to LiveKit's RoomService."
     )
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis connection URL.")
 
     session_token_ttl_seconds: int = Field(
         900, ge=60, le=86400, description="Lifetime of a participant token (default 15 minutes)."

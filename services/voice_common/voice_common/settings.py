@@ -1,7 +1,8 @@
-"""LiveKit connection settings shared by session-api and the voice agent worker.
+"""Settings shared by session-api and the voice agent worker.
 
-Both services talk to the same livekit-server with the same API key pair, and both must refuse to
-run in production with the development credentials that `livekit-server --dev` uses.
+Both services talk to the same livekit-server with the same API key pair and to the same Redis,
+and both must refuse to run in production with the development credentials that
+`livekit-server --dev` uses.
 """
 
 from enum import StrEnum
@@ -20,8 +21,8 @@ class AppEnv(StrEnum):
     production = "production"
 
 
-class LiveKitSettings(BaseSettings):
-    """Where livekit-server is and how to authenticate to it (environment or `.env`)."""
+class CommonSettings(BaseSettings):
+    """Where livekit-server and Redis are, and the LiveKit credentials (environment or `.env`)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -37,6 +38,7 @@ class LiveKitSettings(BaseSettings):
     livekit_api_secret: SecretStr = Field(
         SecretStr(DEV_API_SECRET), description="LiveKit API secret (32+ characters in production)."
     )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis connection URL.")
 
     @model_validator(mode="after")
     def _refuse_development_credentials_in_production(self) -> Self:
