@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -102,23 +102,28 @@ class SessionStore:
         self, user_id: str, offset: int, limit: int
     ) -> tuple[list[dict[str, str]], bool]:
         """A page of the user's sessions, newest first, and whether more follow."""
-        ids = await self._redis.zrevrange(keys.user_sessions(user_id), offset, offset + limit)
+        # decode_responses=True: redis-py returns str, though its annotations allow bytes too.
+        ids = cast(
+            list[str],
+            await self._redis.zrevrange(keys.user_sessions(user_id), offset, offset + limit),
+        )
         has_more = len(ids) > limit
         ids = ids[:limit]
         if not ids:
             return [], False
-        summary_fields = [F.session_id, F.agent_id, F.room, F.status, F.created_at, F.ended_at]
+        names = [
+            str(f) for f in (F.session_id, F.agent_id, F.room, F.status, F.created_at, F.ended_at)
+        ]
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.hmget(keys.session(sid), [str(f) for f in summary_fields])
+                pipe.hmget(keys.session(sid), names)
             rows = await pipe.execute()
-        names = [str(f) for f in summary_fields]
         # A record may have expired before its index entry: skip it.
         page = [dict(zip(names, row, strict=True)) for row in rows if row[0] is not None]
         return page, has_more
 
     async def session_for_room(self, room: str) -> str | None:
-        return await self._redis.get(keys.room(room))
+        return cast(str | None, await self._redis.get(keys.room(room)))
 
     async def advance(self, session_id: str, status: SessionStatus, reason: str = "") -> bool:
         """Move the session to `status` if that is forward; True when it changed."""

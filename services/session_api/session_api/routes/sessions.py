@@ -1,6 +1,6 @@
 """Voice sessions: create, read, end, list; and the short token form."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -23,7 +23,9 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 
 SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Session id")]
 
-_ERRORS = {code: {"model": ErrorResponse} for code in (404, 413, 422, 429, 503)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 413, 422, 429, 503)
+}
 
 
 async def _create(services: AppServices, request: Request, body: SessionRequest) -> NewSession:
