@@ -10,29 +10,9 @@ from redis.asyncio import Redis
 from voice_common import redis_keys as keys
 from voice_common.redis_keys import SessionField as F
 from voice_common.redis_keys import SessionStatus
+from voice_common.session_status import SessionTransitions
 
 USER_INDEX_MAX = 1000  # a user's index keeps this many newest sessions
-
-# Moves a session forward (created -> active -> ended), never back, atomically: webhooks may arrive
-# late or twice, and DELETE may race room_finished.
-# KEYS: session hash, active set. ARGV: new status, its timestamp field, timestamp, reason, id.
-_ADVANCE_STATUS = """
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return -1 end
-local rank = {created = 0, active = 1, ended = 2}
-if rank[ARGV[1]] <= rank[current] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], ARGV[2], ARGV[3])
-if ARGV[1] == 'active' then
-  redis.call('SADD', KEYS[2], ARGV[5])
-else
-  redis.call('SREM', KEYS[2], ARGV[5])
-  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'end_reason', ARGV[4]) end
-end
-return 1
-"""
-
-_TIMESTAMP_FIELD = {SessionStatus.active: F.active_at, SessionStatus.ended: F.ended_at}
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -55,7 +35,7 @@ class SessionStore:
     def __init__(self, redis: Redis, retention_seconds: int) -> None:
         self._redis = redis
         self._retention = retention_seconds
-        self._advance = redis.register_script(_ADVANCE_STATUS)
+        self._transitions = SessionTransitions(redis)
 
     async def create(self, record: SessionRecord) -> None:
         """Write the record, its room mapping and the user index in one transaction."""
@@ -127,11 +107,7 @@ class SessionStore:
 
     async def advance(self, session_id: str, status: SessionStatus, reason: str = "") -> bool:
         """Move the session to `status` if that is forward; True when it changed."""
-        changed = await self._advance(
-            keys=[keys.session(session_id), keys.ACTIVE_SESSIONS],
-            args=[status, _TIMESTAMP_FIELD[status], utc_now().isoformat(), reason, session_id],
-        )
-        return changed == 1
+        return await self._transitions.advance(session_id, status, reason)
 
     async def record_participant(
         self, session_id: str, identity: str, kind: str, *, joined: bool
