@@ -7,6 +7,7 @@ by its process id.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,9 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes.pm_script import RULES
+from fakes.scripted_llm import ScriptedLLM
 
 from devstack import (
     INSTALL_HINTS,
+    REPO,
     LiveKitPorts,
     ManagedProcess,
     StartupError,
@@ -27,6 +31,7 @@ from devstack import (
     start_livekit,
     start_redis,
     start_session_api,
+    start_worker,
 )
 
 CATEGORY_MARKERS = {"unit", "integration", "e2e"}
@@ -229,3 +234,56 @@ async def client(session_api: ApiHandle) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of the shared session API."""
     async with session_api.client() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def scripted_llm_server() -> AsyncIterator[ScriptedLLM]:
+    """The LLM fake (OpenAI's API is a paid cloud service) the worker process talks to."""
+    fake = ScriptedLLM(RULES)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@dataclass(frozen=True)
+class WorkerHandle:
+    proc: ManagedProcess
+    http_port: int
+    metrics_port: int
+
+    def job_pid(self, session_id: str) -> int | None:
+        """The pid of the job process serving `session_id`, from its JSON log line."""
+        for line in self.proc.log_text().splitlines():
+            if f"job started session_id={session_id}" in line and line.startswith("{"):
+                return int(json.loads(line)["pid"])
+        return None
+
+
+@pytest.fixture(scope="session")
+def voice_worker(
+    run_dir: Path,
+    livekit_server: LiveKitHandle,
+    redis_server: RedisHandle,
+    scripted_llm_server: ScriptedLLM,
+) -> Iterator[WorkerHandle]:
+    """The real worker (`python -m voice_agent start`): local Whisper and Piper, the ScriptedLLM
+    behind the OpenAI plugin, registered with livekit-server."""
+    http_port, metrics_port = free_port(), free_port()
+    env = {
+        "LIVEKIT_URL": livekit_server.ws_url,
+        "LIVEKIT_API_KEY": livekit_server.api_key,
+        "LIVEKIT_API_SECRET": livekit_server.api_secret,
+        "REDIS_URL": redis_server.url,
+        "PROVIDER_PRESET": "local",
+        "LLM_BASE_URL": scripted_llm_server.url,
+        "WORKER_HTTP_PORT": str(http_port),
+        "WORKER_METRICS_PORT": str(metrics_port),
+        "DOCS_FOLDER": str(REPO / "docs"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    try:
+        proc = start_worker(env, run_dir / "logs")
+    except StartupError as exc:
+        pytest.fail(str(exc))
+    yield WorkerHandle(proc, http_port, metrics_port)
+    proc.stop()

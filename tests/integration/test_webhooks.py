@@ -102,3 +102,25 @@ async def test_events_for_unknown_rooms_are_ignored(client, livekit_server):
         client, body, signed(body, livekit_server.api_key, livekit_server.api_secret)
     )
     assert response.json() == {"status": "ignored"}
+
+
+async def test_the_agent_leaving_ends_the_session_but_a_user_leaving_does_not(
+    client, livekit_server
+):
+    session = await new_session(client)
+    key, secret = livekit_server.api_key, livekit_server.api_secret
+
+    def left(identity: str, kind: str) -> bytes:
+        return event(
+            "participant_left", session["room"], participant={"identity": identity, "kind": kind}
+        )
+
+    user_left = left(session["identity"], "STANDARD")
+    await post(client, user_left, signed(user_left, key, secret))
+    assert await status_of(client, session["session_id"]) == "created"
+
+    agent_left = left("agent-AJ_1", "AGENT")
+    await post(client, agent_left, signed(agent_left, key, secret))
+    state = (await client.get(f"/api/voice/session/{session['session_id']}")).json()
+    assert state["status"] == "ended"
+    assert state["end_reason"] == "agent_left"

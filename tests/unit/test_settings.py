@@ -87,3 +87,16 @@ def test_services_refuse_to_start_in_production_with_one_clear_line(command, tmp
     [line] = result.stderr.strip().splitlines()
     assert "refusing to start" in line
     assert "LIVEKIT_API_KEY" in line
+
+
+def test_env_example_copied_verbatim_is_a_valid_configuration(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from voice_agent.settings import WorkerSettings
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / ".env").write_text((repo / ".env.example").read_text())
+    monkeypatch.chdir(tmp_path)
+    api, worker = Settings(), WorkerSettings()
+    assert api.agents["pm-agent"].agent_name == worker.agent_name == "pm-agent"
+    assert worker.stt_provider is None and worker.llm_temperature is None

@@ -6,6 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from livekit import api
 
+from voice_common.projects import ProjectStore
+
 from .livekit_gateway import LiveKitGateway
 from .metrics import ApiMetrics
 from .rate_limit import RateLimiter
@@ -18,6 +20,7 @@ from .store import SessionStore
 class AppServices:
     settings: Settings
     store: SessionStore
+    projects: ProjectStore
     livekit: LiveKitGateway
     sessions: SessionService
     rate_limiter: RateLimiter

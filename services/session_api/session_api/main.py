@@ -1,5 +1,6 @@
 """The FastAPI application: `create_app(settings)` wires settings, Redis, LiveKit and the routes."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,7 +12,10 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from voice_common.projects import ProjectStore
 
 from .agents import AgentRegistry
 from .body_limit import BodySizeLimitMiddleware
@@ -20,13 +24,15 @@ from .errors import install_error_handlers
 from .livekit_gateway import LiveKitGateway
 from .metrics import ApiMetrics, RequestMetricsMiddleware
 from .rate_limit import RateLimiter
-from .routes import health, sessions, webhook
+from .routes import health, projects, sessions, webhook
 from .session_service import SessionService
 from .settings import Settings
 from .store import SessionStore
 
 MAX_BODY_BYTES = 16 * 1024
 REDIS_TIMEOUT_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
@@ -50,6 +56,7 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
     return AppServices(
         settings=settings,
         store=store,
+        projects=ProjectStore(redis),
         livekit=livekit,
         sessions=SessionService(
             store=store,
@@ -71,6 +78,14 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
     )
 
 
+async def _seed_projects(store: ProjectStore) -> None:
+    """Seed the demo projects; with Redis down, the first projects request does it instead."""
+    try:
+        await store.ensure_seeded()
+    except RedisError as exc:
+        log.warning("projects not seeded at startup error=%s; seeding on first use", exc)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = ApiMetrics()
@@ -79,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = _build_services(settings, metrics)
         app.state.services = services
+        await _seed_projects(services.projects)
         try:
             yield
         finally:
@@ -92,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (sessions.router, webhook.router, health.router):
+    for router in (sessions.router, projects.router, webhook.router, health.router):
         app.include_router(router)
     app.add_middleware(
         CORSMiddleware,

@@ -90,7 +90,13 @@ class SessionState(BaseModel):
     end_reason: str | None = None
     expires_at: datetime
     participants: list[Participant] = Field(default_factory=list)
-    transcript: list[dict[str, Any]] = Field(default_factory=list)
+    transcript: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="User turns, agent turns (with per-turn latency in seconds) and tool calls",
+    )
+    usage: dict[str, Any] | None = Field(
+        None, description="Turn and tool counts and mean latencies, written when the job ends"
+    )
 
 
 class SessionSummary(BaseModel):

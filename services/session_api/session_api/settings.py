@@ -43,9 +43,6 @@ class Settings(CommonSettings):
     room_empty_timeout_seconds: int = Field(
         300, ge=10, description="LiveKit closes a room nobody joined (or everyone left) after this."
     )
-    session_retention_days: int = Field(
-        30, ge=1, description="Session records and transcripts expire after this many days."
-    )
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"],
         description="Comma-separated origins allowed to call the API from a browser.",

@@ -14,6 +14,7 @@ from voice_common.session_status import SessionTransitions
 
 USER_INDEX_MAX = 1000  # a user's index keeps this many newest sessions
 
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -72,6 +73,7 @@ class SessionStore:
         if not record:
             return None
         record["metadata"] = json.loads(record.get(F.metadata, "{}"))
+        record["usage"] = json.loads(record[F.usage]) if F.usage in record else None
         record["participants"] = [
             {"identity": identity, **json.loads(info)} for identity, info in participants.items()
         ]

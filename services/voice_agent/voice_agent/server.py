@@ -1,15 +1,33 @@
-"""The AgentServer: registers with livekit-server and takes the jobs dispatched to `agent_name`.
+"""The AgentServer: registers with livekit-server and runs one AgentSession per dispatched room.
 
-This is the foundation's minimal worker: it registers, joins the rooms it is dispatched to and
-logs each job. The conversational pipeline (AgentSession, providers, tools) replaces `entrypoint`.
+`prewarm` loads the models once per job process (VAD, the local end-of-turn model, local speech
+engines). `entrypoint` reads the session API's dispatch metadata, builds the session's providers
+for its language, gives the agent the user's earlier turns as memory, records every turn in
+Redis, and marks the session ended with a usage summary when the job ends, however it ends.
 """
 
 import json
 import logging
+import tempfile
+from datetime import UTC, date, datetime
 
-from livekit.agents import AgentServer, JobContext
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
+from livekit.agents.inference import TurnDetector
+from livekit.plugins import silero
+from redis.asyncio import Redis
 
-from .settings import WorkerSettings
+from voice_common import redis_keys as keys
+from voice_common.projects import ProjectStore
+from voice_common.redis_keys import SessionStatus
+from voice_common.session_status import SessionTransitions
+
+from . import metrics
+from .agent import INSTRUCTIONS, ProjectAssistant, SessionData, language_name
+from .docs_search import get_index
+from .memory import memory_instructions, previous_turns
+from .providers import build_llm, build_stt, build_tts
+from .settings import STTProvider, TTSProvider, WorkerSettings
+from .transcript import TranscriptRecorder
 
 log = logging.getLogger("voice_agent")
 
@@ -23,11 +41,125 @@ def dispatch_metadata(ctx: JobContext) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+def prewarm(proc: JobProcess) -> None:
+    """Once per job process, before any job: load what every session needs."""
+    settings = WorkerSettings()
+    proc.userdata["settings"] = settings
+    proc.userdata["vad"] = silero.VAD.load()
+    from livekit.local_inference import init_eot
+
+    init_eot()
+    stt, _, tts = settings.chosen_providers()
+    if stt is STTProvider.whisper:
+        build_stt(settings, stt, settings.default_language).prewarm()
+    if tts is TTSProvider.piper:
+        build_tts(settings, tts, settings.default_language).prewarm()
+    get_index(settings.docs_folder)
+
+
+def build_session(settings: WorkerSettings, vad: silero.VAD, data: SessionData) -> AgentSession:
+    stt, llm, tts = settings.chosen_providers()
+    return AgentSession[SessionData](
+        stt=build_stt(settings, stt, data.language),
+        llm=build_llm(settings, llm),
+        tts=build_tts(settings, tts, data.language),
+        vad=vad,
+        turn_handling={
+            # Pinned to the local model: never a cloud-only detector on a self-hosted server.
+            "turn_detection": TurnDetector(version="v1-mini"),
+            "endpointing": {
+                "min_delay": settings.min_endpointing_delay,
+                "max_delay": settings.max_endpointing_delay,
+            },
+            "interruption": {
+                "mode": "vad",
+                "resume_false_interruption": True,
+                "false_interruption_timeout": settings.false_interruption_timeout,
+            },
+            "preemptive_generation": {"enabled": settings.preemptive_generation},
+        },
+        userdata=data,
+    )
+
+
+async def build_agent(
+    settings: WorkerSettings, redis: Redis, data: SessionData
+) -> ProjectAssistant:
+    """The session's agent: tools on seeded project data, instructions in the user's language
+    with the end of their earlier conversations."""
+    projects = ProjectStore(redis)
+    await projects.seed_if_empty()
+    memory = await previous_turns(redis, data.user_id, data.session_id, settings.memory_turns)
+    instructions = INSTRUCTIONS.format(
+        language=language_name(data.language), today=date.today().isoformat()
+    ) + memory_instructions(memory)
+    return ProjectAssistant(
+        projects=projects,
+        docs=get_index(settings.docs_folder),
+        instructions=instructions,
+        filler_delay=settings.tool_filler_delay_seconds,
+    )
+
+
 async def entrypoint(ctx: JobContext) -> None:
-    """One job: the agent joins the room it was dispatched to."""
+    """One job: the agent talks with the user of one session."""
+    settings: WorkerSettings = ctx.proc.userdata["settings"]
     meta = dispatch_metadata(ctx)
-    log.info("job started session_id=%s room=%s", meta.get("session_id"), ctx.job.room.name)
-    await ctx.connect()
+    data = SessionData(
+        session_id=str(meta.get("session_id") or ctx.job.room.name),
+        user_id=str(meta.get("user_id") or "anonymous"),
+        language=str(meta.get("language") or settings.default_language),
+    )
+    log.info("job started session_id=%s room=%s", data.session_id, ctx.job.room.name)
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    transitions = SessionTransitions(redis)
+    recorder = TranscriptRecorder(
+        redis,
+        data.session_id,
+        settings.session_retention_days * 86400,
+        on_latency=metrics.observe_turn,
+    )
+    metrics.ACTIVE_SESSIONS.inc()
+
+    async def finish(reason: str) -> None:
+        """Whatever ended the job: flush the transcript, write the usage, end the session."""
+        metrics.ACTIVE_SESSIONS.dec()
+        await recorder.aclose()
+        usage = {**recorder.stats.summary(), "ended_at": datetime.now(UTC).isoformat()}
+        try:
+            await redis.hset(keys.session(data.session_id), "usage", json.dumps(usage))
+            await transitions.advance(data.session_id, SessionStatus.ended, reason or "job_ended")
+        finally:
+            await redis.aclose()
+        metrics.SESSIONS_ENDED.labels(reason or "job_ended").inc()
+        log.info("job ended session_id=%s reason=%s usage=%s", data.session_id, reason, usage)
+
+    ctx.add_shutdown_callback(finish)
+    try:
+        agent = await build_agent(settings, redis, data)
+        session = build_session(settings, ctx.proc.userdata["vad"], data)
+        recorder.attach(session)
+        session.on("function_tools_executed", metrics.count_tool_calls)
+        await session.start(agent=agent, room=ctx.room, record=False)
+    except Exception as exc:
+        log.exception("job failed session_id=%s room=%s", data.session_id, ctx.job.room.name)
+        ctx.shutdown(reason=f"agent_error: {type(exc).__name__}")
+        raise
+
+
+class JobCountLoad:
+    """Worker load as running jobs / capacity, instead of LiveKit's default CPU measure.
+
+    Each conversation is a bounded load, while CPU readings spike whenever a job process starts
+    and loads its models: with the CPU measure a worker on a small machine marks itself full in
+    those moments, and livekit-server drops a dispatch it cannot place (it never retries).
+    """
+
+    def __init__(self, max_jobs: int) -> None:
+        self.max_jobs = max_jobs
+
+    def __call__(self, server: AgentServer) -> float:
+        return min(1.0, len(server.active_jobs) / self.max_jobs)
 
 
 def build_server(settings: WorkerSettings) -> AgentServer:
@@ -37,13 +169,17 @@ def build_server(settings: WorkerSettings) -> AgentServer:
         api_secret=settings.livekit_api_secret.get_secret_value(),
         host=settings.worker_http_host,
         port=settings.worker_http_port,
+        load_fnc=JobCountLoad(settings.max_concurrent_jobs),
+        load_threshold=1.0,
+        setup_fnc=prewarm,
+        prometheus_port=settings.worker_metrics_port or None,
+        prometheus_multiproc_dir=tempfile.mkdtemp(prefix="voice-agent-metrics-"),
     )
 
     def _ready(worker_id: str, _server_info: object) -> None:
         log.info("Worker ready, waiting for jobs... worker_id=%s", worker_id)
 
     server.on("worker_registered", _ready)
-
     # Job processes are spawned and receive the entrypoint by pickling: it must be module-level.
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
     return server

@@ -1,8 +1,59 @@
-"""Worker configuration, read from the environment (and `.env`)."""
+"""Worker configuration, read from the environment (and `.env`).
 
-from pydantic import Field
+Providers are chosen by a preset (`PROVIDER_PRESET`) that explicit per-component settings
+(`STT_PROVIDER`, `LLM_PROVIDER`, `TTS_PROVIDER`) override. A provider that needs a key whose key
+is missing makes the settings invalid, so the worker refuses to start with one line naming it.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 
 from voice_common.settings import CommonSettings
+
+
+class Preset(StrEnum):
+    auto = "auto"  # per component: the cloud provider whose key is set, else the local one
+    openai = "openai"  # Deepgram STT + OpenAI LLM + OpenAI TTS
+    sarvam = "sarvam"  # Sarvam STT/TTS (Indian languages) + OpenAI LLM
+    local = "local"  # Whisper + an OpenAI-compatible local LLM server + Piper: no API keys
+
+
+class STTProvider(StrEnum):
+    deepgram = "deepgram"
+    sarvam = "sarvam"
+    openai = "openai"
+    whisper = "whisper"
+
+
+class LLMProvider(StrEnum):
+    openai = "openai"
+    openai_compatible = "openai_compatible"  # Ollama, vLLM, llama.cpp server... by LLM_BASE_URL
+
+
+class TTSProvider(StrEnum):
+    openai = "openai"
+    sarvam = "sarvam"
+    piper = "piper"
+
+
+# Which key each cloud provider needs.
+KEY_OF = {
+    STTProvider.deepgram: "deepgram_api_key",
+    STTProvider.sarvam: "sarvam_api_key",
+    STTProvider.openai: "openai_api_key",
+    LLMProvider.openai: "openai_api_key",
+    TTSProvider.openai: "openai_api_key",
+    TTSProvider.sarvam: "sarvam_api_key",
+}
+
+PRESETS: dict[Preset, tuple[STTProvider, LLMProvider, TTSProvider]] = {
+    Preset.openai: (STTProvider.deepgram, LLMProvider.openai, TTSProvider.openai),
+    Preset.sarvam: (STTProvider.sarvam, LLMProvider.openai, TTSProvider.sarvam),
+    Preset.local: (STTProvider.whisper, LLMProvider.openai_compatible, TTSProvider.piper),
+}
 
 
 class WorkerSettings(CommonSettings):
@@ -13,3 +64,150 @@ class WorkerSettings(CommonSettings):
     worker_http_port: int = Field(
         8081, description="Port of the worker's health endpoint (GET / answers 200 when healthy)."
     )
+    worker_metrics_port: int = Field(
+        9100, description="Port of the worker's Prometheus /metrics endpoint (0 disables it)."
+    )
+    max_concurrent_jobs: int = Field(
+        10,
+        ge=1,
+        description="Conversations one worker runs at once; at this many it takes no new jobs.",
+    )
+
+    # --- providers -----------------------------------------------------------------------------
+    provider_preset: Preset = Field(Preset.auto, description="auto, openai, sarvam or local.")
+    stt_provider: STTProvider | None = Field(
+        None, description="Overrides the preset: deepgram, sarvam, openai or whisper."
+    )
+    llm_provider: LLMProvider | None = Field(
+        None, description="Overrides the preset: openai or openai_compatible."
+    )
+    tts_provider: TTSProvider | None = Field(
+        None, description="Overrides the preset: openai, sarvam or piper."
+    )
+    openai_api_key: SecretStr | None = Field(None, description="OpenAI API key.")
+    deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
+    sarvam_api_key: SecretStr | None = Field(None, description="Sarvam AI API key.")
+
+    llm_model: str = Field(
+        "gpt-4o-mini", description="Model of the OpenAI LLM (LLM_PROVIDER=openai)."
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        description="Base URL of the OpenAI-compatible server (LLM_PROVIDER=openai_compatible).",
+    )
+    llm_compatible_model: str = Field(
+        "qwen2.5:3b", description="Model name on the OpenAI-compatible server."
+    )
+    llm_compatible_api_key: SecretStr = Field(
+        SecretStr("not-needed"), description="API key of the OpenAI-compatible server, if any."
+    )
+    llm_timeout_seconds: float = Field(
+        30.0, gt=0, description="Read timeout of one LLM request (local servers can be slow)."
+    )
+    llm_temperature: float | None = Field(
+        None, ge=0, le=2, description="Sampling temperature; unset leaves the provider default."
+    )
+
+    deepgram_model: str = Field("nova-3", description="Deepgram STT model.")
+    openai_stt_model: str = Field("gpt-4o-mini-transcribe", description="OpenAI STT model.")
+    openai_tts_model: str = Field("gpt-4o-mini-tts", description="OpenAI TTS model.")
+    openai_tts_voice: str = Field("alloy", description="OpenAI TTS voice.")
+    sarvam_stt_model: str = Field("saaras:v3", description="Sarvam STT model.")
+    sarvam_tts_model: str = Field("bulbul:v2", description="Sarvam TTS model.")
+    sarvam_tts_speaker: str = Field(
+        "anushka", description="Sarvam TTS speaker; must be one the model supports."
+    )
+    whisper_model: str = Field(
+        "",
+        description="faster-whisper model name (base.en, small...) or directory; "
+        "empty: the bundled tiny.en if installed, else base.en.",
+    )
+    whisper_compute_type: str = Field("int8", description="faster-whisper compute type on CPU.")
+    piper_voice: str = Field(
+        "", description="Path of a Piper voice (.onnx); empty: the bundled en_US voice."
+    )
+
+    # --- conversation ----------------------------------------------------------------------------
+    default_language: str = Field(
+        "en-US", description="Language when the session names none (BCP 47)."
+    )
+    min_endpointing_delay: float = Field(
+        0.4, ge=0, description="Seconds of silence before the end-of-turn model may end a turn."
+    )
+    max_endpointing_delay: float = Field(
+        2.5, ge=0, description="Longest wait for the user to go on when the model expects more."
+    )
+    preemptive_generation: bool = Field(
+        True, description="Start the LLM on the interim transcript before the turn is final."
+    )
+    false_interruption_timeout: float = Field(
+        2.0, ge=0, description="Silence after an interruption before speech resumes (seconds)."
+    )
+    memory_turns: int = Field(
+        12, ge=0, le=100, description="Turns of the user's previous sessions given as context."
+    )
+    docs_folder: Path = Field(
+        Path("docs"), description="Markdown folder that search_documentation ranks."
+    )
+    tool_filler_delay_seconds: float = Field(
+        0.8, ge=0, description="A slow tool says a filler phrase after this much silence."
+    )
+
+    def key(self, provider: StrEnum) -> str | None:
+        """The API key `provider` needs, None for the local ones."""
+        field = KEY_OF.get(provider)  # type: ignore[call-overload]
+        secret: SecretStr | None = getattr(self, field) if field else None
+        return secret.get_secret_value() if secret else None
+
+    def chosen_providers(self) -> tuple[STTProvider, LLMProvider, TTSProvider]:
+        """The preset's providers, each overridden by its explicit setting."""
+        if self.provider_preset is Preset.auto:
+            stt, llm, tts = self._auto_providers()
+        else:
+            stt, llm, tts = PRESETS[self.provider_preset]
+        return (self.stt_provider or stt, self.llm_provider or llm, self.tts_provider or tts)
+
+    def _auto_providers(self) -> tuple[STTProvider, LLMProvider, TTSProvider]:
+        def first_with_key(*candidates, fallback):  # type: ignore[no-untyped-def]
+            return next((c for c in candidates if getattr(self, KEY_OF[c])), fallback)
+
+        return (
+            first_with_key(
+                STTProvider.deepgram,
+                STTProvider.sarvam,
+                STTProvider.openai,
+                fallback=STTProvider.whisper,
+            ),
+            first_with_key(LLMProvider.openai, fallback=LLMProvider.openai_compatible),
+            first_with_key(TTSProvider.openai, TTSProvider.sarvam, fallback=TTSProvider.piper),
+        )
+
+    @model_validator(mode="after")
+    def _keys_for_chosen_providers(self) -> Self:
+        for kind, provider in zip(("STT", "LLM", "TTS"), self.chosen_providers(), strict=True):
+            field = KEY_OF.get(provider)  # type: ignore[call-overload]
+            if field and not getattr(self, field):
+                raise ValueError(
+                    f"{kind} provider '{provider}' needs {field.upper()}: set it, or choose "
+                    f"another with {kind}_PROVIDER or PROVIDER_PRESET"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _sarvam_speaker_fits_model(self) -> Self:
+        if TTSProvider.sarvam not in self.chosen_providers():
+            return self
+        from livekit.plugins.sarvam.models import MODEL_SPEAKER_COMPATIBILITY
+
+        speakers = MODEL_SPEAKER_COMPATIBILITY.get(self.sarvam_tts_model, {}).get("all")
+        if speakers is None:
+            raise ValueError(
+                f"SARVAM_TTS_MODEL '{self.sarvam_tts_model}' is unknown: use one of "
+                f"{', '.join(MODEL_SPEAKER_COMPATIBILITY)}"
+            )
+        if self.sarvam_tts_speaker.lower() not in speakers:
+            raise ValueError(
+                f"SARVAM_TTS_SPEAKER '{self.sarvam_tts_speaker}' does not speak with "
+                f"{self.sarvam_tts_model}: use one of {', '.join(speakers)}"
+            )
+        return self

@@ -10,6 +10,11 @@ One place names every key so that the two services cannot drift apart.
 - `sessions:active`           set: ids of sessions whose status is `active`
 - `webhook:seen:{event_id}`   string with TTL: webhook events already applied (replay guard)
 - `ratelimit:{scope}:{key}`     string with TTL: GCRA theoretical arrival time (ms)
+- `projects:index`            set: slugs of every project (see `voice_common.projects`)
+- `projects:seeded`           string: set once, by the one process that seeded the demo projects
+- `project:{slug}`            hash: the project record (name, owner, status, due_date...)
+- `project:{slug}:tasks`      hash: task id -> JSON task
+- `tasks:next_id`             string: counter behind task ids (`T-<n>`), shared by all projects
 """
 
 from enum import StrEnum
@@ -35,6 +40,7 @@ class SessionField(StrEnum):
     ended_at = "ended_at"
     end_reason = "end_reason"
     expires_at = "expires_at"
+    usage = "usage"  # JSON usage summary the worker writes when the job ends
 
 
 ACTIVE_SESSIONS = "sessions:active"
@@ -66,3 +72,23 @@ def webhook_seen(event_id: str) -> str:
 
 def rate_limit(scope: str, key: str) -> str:
     return f"ratelimit:{scope}:{key}"
+
+
+def projects_index() -> str:
+    return "projects:index"
+
+
+def projects_seeded() -> str:
+    return "projects:seeded"
+
+
+def project(slug: str) -> str:
+    return f"project:{slug}"
+
+
+def project_tasks(slug: str) -> str:
+    return f"project:{slug}:tasks"
+
+
+def task_counter() -> str:
+    return "tasks:next_id"

@@ -24,7 +24,8 @@ class AppEnv(StrEnum):
 class CommonSettings(BaseSettings):
     """Where livekit-server and Redis are, and the LiveKit credentials (environment or `.env`)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable (`STT_PROVIDER=` as .env.example has it) means "use the default".
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     app_env: AppEnv = Field(
         AppEnv.development,
@@ -39,6 +40,9 @@ class CommonSettings(BaseSettings):
         SecretStr(DEV_API_SECRET), description="LiveKit API secret (32+ characters in production)."
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis connection URL.")
+    session_retention_days: int = Field(
+        30, ge=1, description="Session records and transcripts expire after this many days."
+    )
 
     @model_validator(mode="after")
     def _refuse_development_credentials_in_production(self) -> Self:

@@ -53,6 +53,12 @@ async def receive_webhook(
     elif event.event == "participant_left":
         kind = api.ParticipantInfo.Kind.Name(event.participant.kind).lower()
         await store.record_participant(session_id, event.participant.identity, kind, joined=False)
+        # Without its agent the conversation is over, whether the job ended, crashed or was
+        # killed. A job that ends normally has already ended the session with its own reason.
+        if kind == "agent" and await store.advance(session_id, SessionStatus.ended, "agent_left"):
+            log.info(
+                "session ended session_id=%s room=%s reason=agent_left", session_id, event.room.name
+            )
     elif event.event == "room_finished":
         if await store.advance(session_id, SessionStatus.ended, "room_finished"):
             log.info(

@@ -1,0 +1,57 @@
+"""Memory across sessions: the user's previous sessions, as context for a new one.
+
+A bounded number of the most recent turns (user, agent and tool calls) of the user's earlier
+sessions, oldest first, with their dates, so the agent can refer back ("the task you created
+yesterday").
+"""
+
+import json
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from voice_common import redis_keys as keys
+
+SESSIONS_LOOKED_AT = 5
+TEXT_LIMIT = 300
+
+
+def _line(entry: dict[str, Any]) -> str | None:
+    day = str(entry.get("at", ""))[:10]
+    if entry.get("type") == "user":
+        return f"[{day}] user: {entry['text'][:TEXT_LIMIT]}"
+    if entry.get("type") == "agent":
+        return f"[{day}] assistant: {entry['text'][:TEXT_LIMIT]}"
+    if entry.get("type") == "tool" and not entry.get("is_error"):
+        arguments = json.dumps(entry.get("arguments", {}), separators=(",", ":"))
+        return f"[{day}] tool {entry['name']}({arguments}) -> {entry['output'][:TEXT_LIMIT]}"
+    return None
+
+
+async def previous_turns(redis: Redis, user_id: str, current_session: str, turns: int) -> list[str]:
+    """The last `turns` lines of the user's earlier sessions, oldest first."""
+    if turns <= 0:
+        return []
+    recent = cast(
+        list[str], await redis.zrevrange(keys.user_sessions(user_id), 0, SESSIONS_LOOKED_AT)
+    )
+    earlier = [sid for sid in recent if sid != current_session][:SESSIONS_LOOKED_AT]
+    lines: list[str] = []
+    for session_id in earlier:  # newest session first
+        entries = cast(list[str], await redis.lrange(keys.transcript(session_id), -turns, -1))
+        session_lines = [line for raw in entries if (line := _line(json.loads(raw)))]
+        lines = session_lines + lines
+        if len(lines) >= turns:
+            break
+    return lines[-turns:]
+
+
+def memory_instructions(lines: list[str]) -> str:
+    """The paragraph the agent's instructions get; empty when there is nothing to remember."""
+    if not lines:
+        return ""
+    history = "\n".join(lines)
+    return (
+        "\n\nYou have spoken with this user before. The end of your earlier conversations, "
+        "oldest first (use it when the user refers back; do not recite it):\n" + history
+    )

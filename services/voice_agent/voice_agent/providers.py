@@ -1,0 +1,105 @@
+"""One factory per kind: the STT, LLM and TTS of a session, from the settings and its language.
+
+Each builds a real plugin (Deepgram, Sarvam, OpenAI) or a real local engine (faster-whisper,
+an OpenAI-compatible server, Piper). Cloud plugins are imported only when chosen.
+"""
+
+import logging
+
+import httpx2
+from livekit.agents import NOT_GIVEN, llm, stt, tts
+
+from .local_speech import PiperTTS, WhisperSTT, bundled_piper_voice, bundled_whisper_model
+from .settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
+
+log = logging.getLogger(__name__)
+
+FALLBACK_WHISPER_MODEL = "base.en"
+
+
+def base_language(language: str) -> str:
+    """'en-US' -> 'en': the ISO 639 code some providers want."""
+    return language.split("-", 1)[0].lower()
+
+
+def indian_language(language: str) -> str:
+    """Sarvam names languages 'xx-IN': 'hi' and 'hi-IN' -> 'hi-IN', 'en-US' -> 'en-IN'."""
+    return f"{base_language(language)}-IN"
+
+
+def build_stt(settings: WorkerSettings, provider: STTProvider, language: str) -> stt.STT:
+    if provider is STTProvider.deepgram:
+        from livekit.plugins import deepgram
+
+        return deepgram.STT(
+            model=settings.deepgram_model,
+            language=language,
+            api_key=settings.key(provider) or "",
+        )
+    if provider is STTProvider.sarvam:
+        from livekit.plugins import sarvam
+
+        return sarvam.STT(
+            model=settings.sarvam_stt_model,
+            language=indian_language(language),
+            api_key=settings.key(provider),
+        )
+    if provider is STTProvider.openai:
+        from livekit.plugins import openai
+
+        return openai.STT(
+            model=settings.openai_stt_model,
+            language=base_language(language),
+            api_key=settings.key(provider) or "",
+        )
+    model = settings.whisper_model or bundled_whisper_model() or FALLBACK_WHISPER_MODEL
+    return WhisperSTT(model=model, language=language, compute_type=settings.whisper_compute_type)
+
+
+def build_llm(settings: WorkerSettings, provider: LLMProvider) -> llm.LLM:
+    from livekit.plugins import openai
+
+    timeout = httpx2.Timeout(  # the OpenAI plugin's HTTP client is httpx2
+        connect=5.0, read=settings.llm_timeout_seconds, write=5.0, pool=5.0
+    )
+    temperature = NOT_GIVEN if settings.llm_temperature is None else settings.llm_temperature
+    if provider is LLMProvider.openai:
+        return openai.LLM(
+            model=settings.llm_model,
+            api_key=settings.key(provider) or "",
+            timeout=timeout,
+            temperature=temperature,
+        )
+    return openai.LLM(
+        model=settings.llm_compatible_model,
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_compatible_api_key.get_secret_value(),
+        timeout=timeout,
+        temperature=temperature,
+    )
+
+
+def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) -> tts.TTS:
+    if provider is TTSProvider.openai:
+        from livekit.plugins import openai
+
+        return openai.TTS(
+            model=settings.openai_tts_model,
+            voice=settings.openai_tts_voice,
+            api_key=settings.key(provider) or "",
+        )
+    if provider is TTSProvider.sarvam:
+        from livekit.plugins import sarvam
+
+        return sarvam.TTS(
+            model=settings.sarvam_tts_model,
+            speaker=settings.sarvam_tts_speaker,
+            target_language_code=indian_language(language),
+            api_key=settings.key(provider),
+        )
+    voice = settings.piper_voice or bundled_piper_voice()
+    if not voice:
+        raise ValueError("TTS provider 'piper' needs PIPER_VOICE (the path of a .onnx voice)")
+    if base_language(language) != "en":
+        log.warning("piper voice is English; session language %s is spoken with it", language)
+    return PiperTTS(voice_path=voice, noise_scale=0.667, noise_w=0.8)

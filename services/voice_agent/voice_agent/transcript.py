@@ -1,0 +1,175 @@
+"""`TranscriptRecorder`: every user turn, agent turn and tool call, appended to the session's
+Redis record as it happens, with timestamps and per-turn latency.
+
+Entries are queued and written in order by one task, so a slow or briefly unavailable Redis
+delays writes instead of losing them; `aclose()` flushes what is left.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from livekit.agents import AgentSession
+from livekit.agents.llm import ChatMessage
+from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from voice_common import redis_keys as keys
+
+log = logging.getLogger(__name__)
+
+# ChatMessage.metrics key -> the name the transcript (and the API) uses.
+USER_LATENCY = {"end_of_turn_delay": "end_of_turn_delay", "transcription_delay": "stt_delay"}
+AGENT_LATENCY = {
+    "e2e_latency": "voice_to_voice",
+    "llm_node_ttft": "llm_ttft",
+    "tts_node_ttfb": "tts_ttfb",
+}
+WRITE_RETRY_SECONDS = (0.1, 0.3, 1.0, 3.0)
+TOOL_OUTPUT_LIMIT = 2000
+FLUSH_SECONDS = 5.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _latency(metrics: dict[str, Any], names: dict[str, str]) -> dict[str, float]:
+    return {ours: round(metrics[theirs], 4) for theirs, ours in names.items() if theirs in metrics}
+
+
+@dataclass
+class TurnStats:
+    """What the usage summary counts, kept as entries are recorded."""
+
+    user_turns: int = 0
+    agent_turns: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+
+    def add_latency(self, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            self.latencies.setdefault(name, []).append(value)
+
+    def summary(self) -> dict[str, Any]:
+        means = {
+            f"mean_{name}": round(sum(v) / len(v), 4) for name, v in self.latencies.items() if v
+        }
+        return {
+            "user_turns": self.user_turns,
+            "agent_turns": self.agent_turns,
+            "tool_calls": self.tool_calls,
+            "tool_errors": self.tool_errors,
+            **means,
+        }
+
+
+class TranscriptRecorder:
+    def __init__(
+        self,
+        redis: Redis,
+        session_id: str,
+        retention_seconds: int,
+        on_latency: Callable[[dict[str, float]], None] | None = None,
+    ) -> None:
+        self._redis = redis
+        self._key = keys.transcript(session_id)
+        self._session_id = session_id
+        self._retention = retention_seconds
+        self._on_latency = on_latency
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._last_user_latency: dict[str, float] = {}
+        self.stats = TurnStats()
+
+    def attach(self, session: AgentSession) -> None:
+        session.on("conversation_item_added", self._on_item)
+        session.on("function_tools_executed", self._on_tools)
+        self._writer = asyncio.create_task(self._write_forever(), name="transcript-writer")
+
+    def _on_item(self, event: ConversationItemAddedEvent) -> None:
+        item = event.item
+        if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
+            return
+        text = item.text_content or ""
+        metrics = dict(item.metrics)
+        entry: dict[str, Any]
+        if item.role == "user":
+            self.stats.user_turns += 1
+            self._last_user_latency = _latency(metrics, USER_LATENCY)
+            entry = {"type": "user", "text": text, "latency": self._last_user_latency}
+        else:
+            self.stats.agent_turns += 1
+            # The agent turn carries the whole turn's breakdown: the user side's delays too.
+            latency = {**self._last_user_latency, **_latency(metrics, AGENT_LATENCY)}
+            self._last_user_latency = {}
+            entry = {
+                "type": "agent",
+                "text": text,
+                "interrupted": item.interrupted,
+                "latency": latency,
+            }
+            self.stats.add_latency(latency)
+            if self._on_latency and latency:
+                self._on_latency(latency)
+        self._queue.put_nowait({**entry, "at": _now()})
+
+    def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
+        for call, output in event.zipped():
+            self.stats.tool_calls += 1
+            self.stats.tool_errors += int(output.is_error)
+            try:
+                arguments = json.loads(call.arguments or "{}")
+            except json.JSONDecodeError:
+                arguments = {"raw": call.arguments}
+            entry = {
+                "type": "tool",
+                "name": call.name,
+                "arguments": arguments,
+                "output": str(output.output)[:TOOL_OUTPUT_LIMIT],
+                "is_error": output.is_error,
+                "at": _now(),
+            }
+            self._queue.put_nowait(entry)
+
+    async def _write_forever(self) -> None:
+        while True:
+            entry = await self._queue.get()
+            await self._write(json.dumps(entry, separators=(",", ":")))
+            self._queue.task_done()
+
+    async def _write(self, line: str) -> None:
+        """Append one entry, retrying while Redis is unavailable; log what cannot be written."""
+        for delay in (*WRITE_RETRY_SECONDS, None):
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(self._key, line)
+                    pipe.expire(self._key, self._retention)
+                    await pipe.execute()
+                return
+            except RedisError as exc:
+                if delay is None:
+                    log.error(
+                        "transcript entry lost session_id=%s error=%s",
+                        self._session_id,
+                        type(exc).__name__,
+                    )
+                    return
+                await asyncio.sleep(delay)
+
+    async def aclose(self) -> None:
+        """Write what is queued (for at most FLUSH_SECONDS), then stop the writer."""
+        if self._writer is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), FLUSH_SECONDS)
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer

@@ -1,0 +1,173 @@
+"""ScriptedLLM: a FAKE of OpenAI's chat completions API, the one paid cloud service tests replace.
+
+It serves `POST /v1/chat/completions` (streamed as server-sent events, exactly as OpenAI streams)
+and `GET /v1/models` on loopback. The worker talks to it through the real OpenAI plugin with
+`LLM_PROVIDER=openai_compatible` and `LLM_BASE_URL`, so the production code path is exercised.
+
+Behaviour is a list of rules matched against the newest user or system text. A rule answers with
+text, or with a tool call whose result is then turned into text by the rule's `reply`. Every
+request is kept in `requests` so tests can see what the model was shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+ToolArgs = dict[str, Any] | Callable[[re.Match[str]], dict[str, Any]]
+Reply = str | Callable[[str], str]
+
+
+@dataclass
+class Rule:
+    """When `pattern` matches the newest user/system text: call `tool`, or just say `reply`."""
+
+    pattern: str
+    reply: Reply = "OK."
+    tool: str | None = None
+    arguments: ToolArgs = field(default_factory=dict)
+
+    def matches(self, text: str) -> re.Match[str] | None:
+        return re.search(self.pattern, text, re.IGNORECASE)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+class ScriptedLLM:
+    def __init__(
+        self,
+        rules: list[Rule],
+        *,
+        default_reply: str = "Sorry, I did not catch that.",
+        first_token_delay: float = 0.0,
+        words_per_chunk: int = 3,
+    ) -> None:
+        self.rules = rules
+        self.default_reply = default_reply
+        self.first_token_delay = first_token_delay
+        self.words_per_chunk = words_per_chunk
+        self.requests: list[dict[str, Any]] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._completions)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    # --- what to answer ----------------------------------------------------------------------
+
+    def _rule_for_tool_result(self, messages: list[dict[str, Any]]) -> Rule | None:
+        calls = [m for m in messages if m.get("role") == "assistant" and m.get("tool_calls")]
+        if not calls:
+            return None
+        name = calls[-1]["tool_calls"][-1]["function"]["name"]
+        return next((r for r in self.rules if r.tool == name), None)
+
+    def _answer(self, messages: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
+        """(text, None) or (None, tool call) for this conversation."""
+        last = messages[-1]
+        if last.get("role") == "tool":
+            rule = self._rule_for_tool_result(messages)
+            output = _text(last.get("content"))
+            if rule is None:
+                return output, None
+            return (rule.reply(output) if callable(rule.reply) else rule.reply), None
+        newest = next(
+            (
+                _text(m.get("content"))
+                for m in reversed(messages)
+                if m.get("role") in ("user", "system")
+            ),
+            "",
+        )
+        for rule in self.rules:
+            match = rule.matches(newest)
+            if not match:
+                continue
+            if rule.tool:
+                args = rule.arguments(match) if callable(rule.arguments) else rule.arguments
+                return None, {"name": rule.tool, "arguments": json.dumps(args)}
+            return (rule.reply(newest) if callable(rule.reply) else rule.reply), None
+        return self.default_reply, None
+
+    # --- the OpenAI wire format ----------------------------------------------------------------
+
+    async def _models(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+        )
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        text, tool_call = self._answer(body["messages"])
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+
+        async def send(delta: dict[str, Any], finish: str | None = None) -> None:
+            chunk = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": body.get("model", "scripted"),
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        if self.first_token_delay:
+            await asyncio.sleep(self.first_token_delay)
+        if tool_call is not None:
+            call = {
+                "index": 0,
+                "id": f"call_{uuid.uuid4().hex[:8]}",
+                "type": "function",
+                "function": tool_call,
+            }
+            await send({"role": "assistant", "content": None, "tool_calls": [call]})
+            await send({}, finish="tool_calls")
+        else:
+            words = (text or "").split(" ")
+            await send({"role": "assistant", "content": ""})
+            for start in range(0, len(words), self.words_per_chunk):
+                piece = " ".join(words[start : start + self.words_per_chunk])
+                await send({"content": piece if start == 0 else " " + piece})
+            await send({}, finish="stop")
+        usage = {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+        final = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "scripted"),
+            "choices": [],
+            "usage": usage,
+        }
+        await response.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+        await response.write_eof()
+        return response

@@ -1,0 +1,176 @@
+"""The agent's behaviour: an AgentSession with no room, real Redis data, real tools, and the
+ScriptedLLM fake behind the real OpenAI plugin (`LLM_PROVIDER=openai_compatible`)."""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+from fakes.pm_script import NEXT_MONTH, RULES
+from fakes.scripted_llm import ScriptedLLM
+from livekit.agents import AgentSession
+from livekit.agents.voice.run_result import RunResult
+from redis.asyncio import Redis
+
+from voice_agent.agent import SessionData
+from voice_agent.providers import build_llm
+from voice_agent.server import build_agent
+from voice_agent.settings import LLMProvider, WorkerSettings
+from voice_agent.transcript import TranscriptRecorder
+from voice_common import redis_keys as keys
+from voice_common.projects import ProjectStore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def redis(redis_server) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    await ProjectStore(client).seed_if_empty()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
+    fake = ScriptedLLM(RULES)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def settings(scripted_llm) -> WorkerSettings:
+    return WorkerSettings(
+        provider_preset="local", llm_base_url=scripted_llm.url, docs_folder="docs", memory_turns=6
+    )
+
+
+@pytest.fixture
+def start_session(
+    settings, redis
+) -> Callable[..., AsyncIterator[tuple[AgentSession, TranscriptRecorder]]]:
+    """A text-mode AgentSession running the production agent for one user."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def start(user_id: str = "behaviour-user", session_id: str = "behaviour-session"):
+        data = SessionData(session_id=session_id, user_id=user_id, language="en-US")
+        agent = await build_agent(settings, redis, data)
+        recorder = TranscriptRecorder(redis, session_id, retention_seconds=3600)
+        llm = build_llm(settings, LLMProvider.openai_compatible)
+        async with llm, AgentSession[SessionData](llm=llm, userdata=data) as session:
+            recorder.attach(session)
+            await session.start(agent)
+            if session.current_speech is not None:  # the greeting, heard before the user speaks
+                await session.current_speech
+            yield session, recorder
+        await recorder.aclose()
+
+    return start
+
+
+def tool_calls(result: RunResult) -> list[tuple[str, dict]]:
+    return [
+        (ev.item.name, json.loads(ev.item.arguments))
+        for ev in result.events
+        if ev.type == "function_call"
+    ]
+
+
+def tool_outputs(result: RunResult) -> list:
+    return [ev.item for ev in result.events if ev.type == "function_call_output"]
+
+
+def reply_text(result: RunResult) -> str:
+    return " ".join(
+        ev.item.text_content or ""
+        for ev in result.events
+        if ev.type == "message" and ev.item.role == "assistant"
+    )
+
+
+async def test_project_status_calls_the_tool_and_answers_with_redis_data(start_session, redis):
+    status = await ProjectStore(redis).project_status("Apollo")
+    async with start_session() as (session, _):
+        result = await session.run(user_input="What's the status of Apollo?")
+    assert tool_calls(result) == [("get_project_status", {"project_name": "Apollo"})]
+    reply = reply_text(result)
+    assert f"Apollo is {status.project.status.replace('_', ' ')}" in reply
+    assert all(task.title in reply for task in status.upcoming)
+
+
+async def test_create_task_is_stored_with_its_user_and_listed_by_the_api(start_session, client):
+    async with start_session(user_id="maria") as (session, _):
+        result = await session.run(
+            user_input="Please create a task to review the launch checklist in Apollo for Priya"
+        )
+    [output] = tool_outputs(result)
+    assert not output.is_error and "review the launch checklist" in output.output
+    tasks = (await client.get("/api/projects/apollo/tasks")).json()["tasks"]
+    [task] = [t for t in tasks if t["title"] == "review the launch checklist"]
+    assert task["assignee"] == "Priya"
+    assert task["due_date"] == NEXT_MONTH
+    assert task["created_by"] == "maria", "the session's userdata reaches the tool"
+
+
+async def test_unknown_project_is_a_tool_error_with_suggestions(start_session):
+    async with start_session() as (session, _):
+        result = await session.run(user_input="What's the status of Apolo?")
+    [output] = tool_outputs(result)
+    assert output.is_error
+    assert "Did you mean: Apollo" in output.output
+    assert "Did you mean: Apollo" in reply_text(result)
+
+
+async def test_invalid_arguments_become_an_error_the_llm_relays(start_session):
+    async with start_session() as (session, _):
+        result = await session.run(user_input="Add a task due yesterday in Apollo")
+    [output] = tool_outputs(result)
+    assert output.is_error and "in the past" in output.output
+    assert "in the past" in reply_text(result)
+
+
+async def test_documentation_search_answers_with_the_source_file(start_session):
+    async with start_session() as (session, _):
+        result = await session.run(user_input="Search the docs for webhook signature")
+    assert "architecture.md" in reply_text(result)
+
+
+async def test_every_turn_and_tool_call_is_recorded_in_order(start_session, redis):
+    session_id = "recorded-session"
+    await redis.delete(keys.transcript(session_id))
+    async with start_session(session_id=session_id) as (session, recorder):
+        await session.run(user_input="What's the status of Atlas?")
+    entries = [json.loads(e) for e in await redis.lrange(keys.transcript(session_id), 0, -1)]
+    kinds = [e["type"] for e in entries]
+    assert kinds == ["agent", "user", "tool", "agent"], "greeting, question, tool, answer"
+    assert entries[2]["name"] == "get_project_status"
+    assert entries[2]["arguments"] == {"project_name": "Atlas"}
+    assert all(e["at"] for e in entries)
+    assert "llm_ttft" in entries[3]["latency"]
+    assert recorder.stats.summary()["tool_calls"] == 1
+
+
+async def test_a_new_session_starts_with_the_previous_sessions_context(
+    start_session, redis, scripted_llm
+):
+    user_id = f"memory-{datetime.now(UTC).timestamp()}"
+    earlier = "earlier-session-of-memory-user"
+    await redis.zadd(keys.user_sessions(user_id), {earlier: 1})
+    await redis.rpush(
+        keys.transcript(earlier),
+        json.dumps({
+            "type": "user", "text": "Create a task for the Mercury beta", "at": "2026-11-20",
+        }),
+        json.dumps({
+            "type": "tool", "name": "create_task", "is_error": False, "at": "2026-11-20",
+            "arguments": {"project_name": "Mercury"}, "output": "Created task T-99 in Mercury.",
+        }),
+    )  # fmt: skip
+    async with start_session(user_id=user_id, session_id="memory-now") as (session, _):
+        await session.run(user_input="What did we do last time?")
+    system = scripted_llm.requests[-1]["messages"][0]
+    assert system["role"] in ("system", "developer")
+    assert "[2026-11-20] user: Create a task for the Mercury beta" in system["content"]
+    assert "Created task T-99 in Mercury." in system["content"]

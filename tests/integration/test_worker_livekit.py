@@ -1,0 +1,68 @@
+"""The worker against the real livekit-server: dispatched through the session API, it joins the
+room; when the job ends, normally or killed, the session is ended with a reason."""
+
+import asyncio
+import os
+import signal
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+async def wait_for_session(client: httpx.AsyncClient, session_id: str, predicate) -> dict:
+    """Poll the session until `predicate(state)` holds (bounded by the test timeout)."""
+    while True:
+        state = (await client.get(f"/api/voice/session/{session_id}")).json()
+        if predicate(state):
+            return state
+        await asyncio.sleep(0.1)
+
+
+def agent_joined(state: dict) -> bool:
+    return any(p["kind"] == "agent" and p.get("joined_at") for p in state["participants"])
+
+
+async def create(client: httpx.AsyncClient, user_id: str) -> dict:
+    response = await client.post("/api/voice/session", json={"user_id": user_id})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_the_agent_joins_a_session_created_through_the_api(client, voice_worker):
+    created = await create(client, "worker-join")
+    state = await asyncio.wait_for(
+        wait_for_session(client, created["session_id"], agent_joined), 60
+    )
+    assert state["status"] == "active"
+    assert voice_worker.job_pid(created["session_id"]) is not None, "one log line per job"
+
+    ended = await client.delete(f"/api/voice/session/{created['session_id']}")
+    assert ended.json()["status"] == "ended"
+    state = await asyncio.wait_for(
+        wait_for_session(client, created["session_id"], lambda s: s["usage"] is not None), 60
+    )
+    assert state["usage"]["agent_turns"] >= 0 and "ended_at" in state["usage"]
+    assert state["end_reason"] == "ended_by_client"
+
+
+async def test_a_killed_job_ends_the_session_with_a_reason(client, voice_worker):
+    created = await create(client, "worker-crash")
+    await asyncio.wait_for(wait_for_session(client, created["session_id"], agent_joined), 60)
+    pid = voice_worker.job_pid(created["session_id"])
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    state = await asyncio.wait_for(
+        wait_for_session(client, created["session_id"], lambda s: s["status"] == "ended"), 60
+    )
+    assert state["end_reason"] == "agent_left"
+    assert voice_worker.proc.alive(), "the worker survives one of its jobs crashing"
+
+
+async def test_worker_health_and_metrics_endpoints(voice_worker):
+    async with httpx.AsyncClient() as http:
+        health = await http.get(f"http://127.0.0.1:{voice_worker.http_port}/")
+        metrics = await http.get(f"http://127.0.0.1:{voice_worker.metrics_port}/metrics")
+    assert health.status_code == 200
+    assert "voice_agent_active_sessions" in metrics.text

@@ -1,0 +1,142 @@
+"""Provider presets and factories: the right plugin classes, and clear errors for missing keys.
+
+Cloud plugins are constructed for real (construction makes no network call) with placeholder
+keys; nothing here talks to a provider.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from livekit.plugins import deepgram, openai, sarvam
+from pydantic import ValidationError
+
+from voice_agent.local_speech import PiperTTS, WhisperSTT
+from voice_agent.providers import build_llm, build_stt, build_tts, indian_language
+from voice_agent.settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
+
+pytestmark = pytest.mark.unit
+
+KEYS = {"openai_api_key": "sk-test", "deepgram_api_key": "dg-test", "sarvam_api_key": "sv-test"}
+PROVIDER_ENV = (
+    "PROVIDER_PRESET", "STT_PROVIDER", "LLM_PROVIDER", "TTS_PROVIDER",
+    "OPENAI_API_KEY", "DEEPGRAM_API_KEY", "SARVAM_API_KEY",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_provider_env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env
+    for name in PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def build_all(settings: WorkerSettings, language: str = "en-US"):
+    stt, llm, tts = settings.chosen_providers()
+    return (
+        build_stt(settings, stt, language),
+        build_llm(settings, llm),
+        build_tts(settings, tts, language),
+    )
+
+
+@pytest.mark.parametrize(
+    ("preset", "classes"),
+    [
+        ("openai", (deepgram.STT, openai.LLM, openai.TTS)),
+        ("sarvam", (sarvam.STT, openai.LLM, sarvam.TTS)),
+        ("local", (WhisperSTT, openai.LLM, PiperTTS)),
+    ],
+)
+def test_each_preset_builds_its_plugins(preset, classes):
+    settings = WorkerSettings(provider_preset=preset, **KEYS)
+    built = build_all(settings, "en-IN" if preset == "sarvam" else "en-US")
+    assert tuple(type(p) for p in built) == classes
+
+
+def test_local_preset_points_the_llm_at_the_compatible_server():
+    settings = WorkerSettings(provider_preset="local", llm_base_url="http://127.0.0.1:9/v1")
+    llm = build_llm(settings, LLMProvider.openai_compatible)
+    assert llm.model == settings.llm_compatible_model
+    assert "127.0.0.1:9" in llm.provider
+
+
+def test_openai_preset_uses_gpt_4o_mini_and_alloy():
+    settings = WorkerSettings(provider_preset="openai", **KEYS)
+    _, llm, tts = build_all(settings)
+    assert llm.model == "gpt-4o-mini"
+    assert tts._opts.voice == "alloy"
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ({}, (STTProvider.whisper, LLMProvider.openai_compatible, TTSProvider.piper)),
+        (
+            {"openai_api_key": "sk"},
+            (STTProvider.openai, LLMProvider.openai, TTSProvider.openai),
+        ),
+        (
+            {"openai_api_key": "sk", "deepgram_api_key": "dg"},
+            (STTProvider.deepgram, LLMProvider.openai, TTSProvider.openai),
+        ),
+        (
+            {"sarvam_api_key": "sv"},
+            (STTProvider.sarvam, LLMProvider.openai_compatible, TTSProvider.sarvam),
+        ),
+    ],
+)
+def test_auto_picks_per_component_the_cloud_provider_whose_key_is_set(keys, expected):
+    assert WorkerSettings(**keys).chosen_providers() == expected
+
+
+def test_explicit_settings_override_the_preset():
+    settings = WorkerSettings(provider_preset="openai", tts_provider="piper", **KEYS)
+    assert settings.chosen_providers()[2] is TTSProvider.piper
+
+
+@pytest.mark.parametrize(
+    ("settings", "variable"),
+    [
+        ({"provider_preset": "openai"}, "DEEPGRAM_API_KEY"),
+        ({"provider_preset": "openai", "deepgram_api_key": "dg"}, "OPENAI_API_KEY"),
+        ({"provider_preset": "sarvam", "openai_api_key": "sk"}, "SARVAM_API_KEY"),
+        ({"tts_provider": "sarvam"}, "SARVAM_API_KEY"),
+    ],
+)
+def test_an_explicit_provider_without_its_key_names_the_variable(settings, variable):
+    with pytest.raises(ValidationError, match=variable):
+        WorkerSettings(**settings)
+
+
+def test_the_worker_refuses_to_start_with_one_line_naming_the_missing_key(tmp_path):
+    env = {"PATH": os.environ["PATH"], "PROVIDER_PRESET": "openai", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "voice_agent", "start"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "DEEPGRAM_API_KEY" in line and "Traceback" not in result.stderr
+
+
+def test_sarvam_speaker_is_validated_against_the_model():
+    with pytest.raises(ValidationError, match="does not speak with bulbul:v2"):
+        WorkerSettings(provider_preset="sarvam", sarvam_tts_speaker="ritu", **KEYS)
+    assert WorkerSettings(provider_preset="sarvam", sarvam_tts_speaker="karun", **KEYS)
+
+
+@pytest.mark.parametrize(
+    ("language", "sarvam_code"), [("hi-IN", "hi-IN"), ("ta", "ta-IN"), ("en-US", "en-IN")]
+)
+def test_the_session_language_reaches_stt_and_tts(language, sarvam_code):
+    settings = WorkerSettings(provider_preset="sarvam", **KEYS)
+    stt, _, tts = build_all(settings, language)
+    assert indian_language(language) == sarvam_code
+    assert stt._opts.language == sarvam_code
+    assert tts._opts.target_language_code == sarvam_code
