@@ -7,7 +7,8 @@ export UV_PYTHON_DOWNLOADS := never
 # uv from PATH, else the module pip installed (`make setup` installs it when missing)
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PYTEST := $(UV) run --frozen pytest
-DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile frontend/Dockerfile
+DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile services/ollama/Dockerfile \
+	frontend/Dockerfile
 
 .DEFAULT_GOAL := help
 .PHONY: help setup dev up down logs test test-e2e bench bench-api lint fmt

@@ -173,6 +173,58 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     return {str(key): str(value) for key, value in env.items()}
 
 
+def _env_example_values() -> dict[str, str]:
+    """NAME -> value of every uncommented `NAME=value` line of .env.example (quotes removed)."""
+    values = {}
+    for line in ENV_EXAMPLE.read_text("utf-8").splitlines():
+        match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line.strip())
+        if match:
+            values[match[1]] = match[2].strip().strip("'\"")
+    return values
+
+
+# NAME=value pairs of an ENV or ARG instruction (key=value form).
+_ASSIGNMENT = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)(?:=("[^"]*"|\S*))?')
+
+
+def _dockerfile_stages(path: Path) -> list[list[tuple[str, str]]]:
+    """The instructions of each stage (the global ARGs before the first FROM are stage 0)."""
+    stages: list[list[tuple[str, str]]] = [[]]
+    for keyword, arguments in _dockerfile_instructions(path):
+        if keyword == "FROM":
+            stages.append([])
+        stages[-1].append((keyword, arguments))
+    return stages
+
+
+def _assignments(instructions: list[tuple[str, str]], keyword: str) -> dict[str, str]:
+    """NAME -> value set by the `keyword` (ENV or ARG) instructions among `instructions`."""
+    found: dict[str, str] = {}
+    for kw, arguments in instructions:
+        if kw == keyword:
+            for name, value in _ASSIGNMENT.findall(arguments):
+                found[name] = value.strip('"')
+    return found
+
+
+def _final_stage_env(path: Path) -> dict[str, str]:
+    """The final stage's ENV, with ${ARG} references replaced by the build arguments' defaults."""
+    stages = _dockerfile_stages(path)
+    defaults = _assignments(stages[0], "ARG")
+    final = stages[-1]
+    args = {
+        name: value or defaults.get(name, "") for name, value in _assignments(final, "ARG").items()
+    }
+    return {
+        name: re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: args.get(m[1], m[0]), value)
+        for name, value in _assignments(final, "ENV").items()
+    }
+
+
+def _profiles(service: str) -> list[str]:
+    return list(compose()["services"][service].get("profiles") or [])
+
+
 # ---------------------------------------------------------------------------------------------
 # docker-compose.yml
 # ---------------------------------------------------------------------------------------------
@@ -273,6 +325,141 @@ def test_trusting_any_proxy_only_behind_loopback(service: str) -> None:
         f"service {service} trusts X-Forwarded-For from anyone, so its ports must be published on "
         f"the host's loopback only; these are not: {exposed}"
     )
+
+
+def test_compose_defaults_match_env_example() -> None:
+    """`cp .env.example .env` must change nothing: each ${VAR:-default} in docker-compose.yml
+    defaults to the value .env.example gives VAR. A value meant for native runs (an address on
+    127.0.0.1, say) must therefore stay out of ${...}: container addresses are fixed in compose."""
+    example = _env_example_values()
+    defaults = {  # the tail is ":-default" or "-default"
+        (name, tail.split("-", 1)[1])
+        for name, tail in _compose_variable_uses()
+        if tail.startswith(("-", ":-"))
+    }
+    differing = {
+        name: (default, example[name])
+        for name, default in defaults
+        if name in example and default != example[name]
+    }
+    assert not differing, (
+        f"compose default vs .env.example value: {differing}; copying .env.example to .env would "
+        "change the stack"
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_default_services_do_not_depend_on_profiled_ones(service: str) -> None:
+    """A service that runs by default must not wait for one that runs only with a profile:
+    `docker compose up -d` (no profile) would refuse to start the project."""
+    if _profiles(service):
+        return
+    depends_on = compose()["services"][service].get("depends_on") or {}
+    profiled = [name for name in depends_on if name in SERVICES and _profiles(name)]
+    assert not profiled, f"service {service} depends on {profiled}, which run only with a profile"
+
+
+# ---------------------------------------------------------------------------------------------
+# The `local` profile: no API keys (Ollama + Whisper + Piper)
+# ---------------------------------------------------------------------------------------------
+
+OLLAMA_DOCKERFILE = REPO / "services" / "ollama" / "Dockerfile"
+WORKER_DOCKERFILE = REPO / "services" / "voice_agent" / "Dockerfile"
+
+
+def test_ollama_runs_with_the_local_profile_only() -> None:
+    assert "ollama" in SERVICES, "the `local` profile needs an ollama service"
+    ollama = compose()["services"]["ollama"]
+    assert _profiles("ollama") == ["local"], "ollama must run with the `local` profile only"
+    assert not _published_ports(ollama), (
+        "ollama's API has no authentication: the worker reaches it inside compose, so it must "
+        "not be published on the host"
+    )
+    test = (ollama.get("healthcheck") or {}).get("test") or []
+    assert "ollama" in " ".join(map(str, test)), "ollama's healthcheck should ask the ollama CLI"
+
+
+def test_ollama_image_is_pinned_upstream_with_the_model_pulled_at_build() -> None:
+    ollama = compose()["services"]["ollama"]
+    if "image" in ollama and "build" not in ollama:
+        pytest.fail("ollama must be built (services/ollama/Dockerfile) to pull its model at build")
+    assert _compose_dockerfiles()["ollama"].resolve() == OLLAMA_DOCKERFILE.resolve()
+    instructions = _dockerfile_instructions(OLLAMA_DOCKERFILE)
+    bases = [args.split()[0] for keyword, args in instructions if keyword == "FROM"]
+    assert bases and all(base.startswith("ollama/ollama:") for base in bases), bases
+    assert all(_image_pin_problem(base) is None for base in bases), bases
+    runs = " ".join(args for keyword, args in instructions if keyword == "RUN")
+    assert "ollama serve" in runs and 'ollama pull "$OLLAMA_MODEL"' in runs, (
+        "services/ollama/Dockerfile must pull $OLLAMA_MODEL at build time"
+    )
+    assert "VOLUME" not in {keyword for keyword, _ in instructions}, (
+        "a VOLUME over the models would hide the model baked into the image"
+    )
+
+
+def test_ollama_bakes_the_model_the_worker_asks_for() -> None:
+    """One variable names the model pulled into the image and the model the worker requests."""
+    build = compose()["services"]["ollama"]["build"]
+    baked = (build.get("args") or {}).get("OLLAMA_MODEL")
+    asked = _environment(compose()["services"]["voice-agent-worker"]).get(
+        "LLM_COMPATIBLE_MODEL", ""
+    )
+    assert baked and baked == asked, f"ollama pulls {baked!r}, the worker asks for {asked!r}"
+    healthcheck = " ".join(map(str, compose()["services"]["ollama"]["healthcheck"]["test"]))
+    assert asked in healthcheck, "ollama's healthcheck should check the model the worker asks for"
+    dockerfile_default = _assignments(_dockerfile_stages(OLLAMA_DOCKERFILE)[0], "ARG")
+    assert dockerfile_default.get("OLLAMA_MODEL") == _env_example_values()["LLM_COMPATIBLE_MODEL"]
+
+
+def test_ollama_models_are_not_hidden_by_a_volume() -> None:
+    """The model lives in the image layer; a volume mounted over it would be filled from the
+    image only when first created, and then hide the model of every later rebuild."""
+    models_dir = _final_stage_env(OLLAMA_DOCKERFILE).get("OLLAMA_MODELS")
+    assert models_dir, "services/ollama/Dockerfile must set OLLAMA_MODELS in its final stage"
+    for volume in compose()["services"]["ollama"].get("volumes") or []:
+        target = volume.get("target") if isinstance(volume, dict) else str(volume).split(":")[1]
+        target = str(target).rstrip("/")
+        assert not (models_dir + "/").startswith(target + "/"), (
+            f"volume {volume} hides {models_dir}"
+        )
+
+
+def test_worker_reaches_ollama_and_falls_back_to_local_providers() -> None:
+    env = _environment(compose()["services"]["voice-agent-worker"])
+    assert env.get("PROVIDER_PRESET") == "${PROVIDER_PRESET:-auto}", (
+        "the worker must default to the auto preset: cloud providers with keys, else local ones"
+    )
+    url = urlsplit(env.get("LLM_BASE_URL", ""))
+    assert (url.hostname, url.port) == ("ollama", 11434), (
+        f"LLM_BASE_URL {env.get('LLM_BASE_URL')!r} is not the ollama service"
+    )
+    assert "$" not in env["LLM_BASE_URL"], (
+        "LLM_BASE_URL is a container address, fixed in compose: .env's value is for native runs"
+    )
+
+
+def test_worker_image_uses_its_baked_speech_models() -> None:
+    env = _final_stage_env(WORKER_DOCKERFILE)
+    whisper, piper = env.get("WHISPER_MODEL", ""), env.get("PIPER_VOICE", "")
+    assert whisper.startswith("/models/whisper/") and "$" not in whisper, (
+        f"the worker image must set WHISPER_MODEL to its downloaded model, not {whisper!r}"
+    )
+    assert piper.startswith("/models/piper/") and piper.endswith(".onnx") and "$" not in piper, (
+        f"the worker image must set PIPER_VOICE to its downloaded .onnx voice, not {piper!r}"
+    )
+    stages = _dockerfile_stages(WORKER_DOCKERFILE)
+    runs = " ".join(args for stage in stages for keyword, args in stage if keyword == "RUN")
+    assert "download_model(" in runs and "piper.download_voices" in runs, (
+        "the worker image must download the Whisper model and the Piper voice at build time"
+    )
+    copies = [args for keyword, args in stages[-1] if keyword == "COPY" and "/models" in args]
+    assert any("--chown=" in args for args in copies), (
+        "the models must be owned by the runtime user (COPY --chown)"
+    )
+    # Compose must not override the image's paths (an empty ${WHISPER_MODEL:-} would do that).
+    worker_env = _environment(compose()["services"]["voice-agent-worker"])
+    overridden = {"WHISPER_MODEL", "PIPER_VOICE"} & set(worker_env)
+    assert not overridden, f"compose overrides the worker image's {sorted(overridden)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,3 +619,13 @@ def test_livekit_ports_are_published() -> None:
         (str(rtc.get("udp_port")), "udp"),
     }
     assert expected <= published, f"livekit ports not published by compose: {expected - published}"
+
+
+def test_worker_image_carries_the_docs_its_search_tool_indexes() -> None:
+    dockerfile = REPO / "services" / "voice_agent" / "Dockerfile"
+    copies = [args for keyword, args in _dockerfile_instructions(dockerfile) if keyword == "COPY"]
+    assert any(args.split()[0] == "docs" for args in copies), "COPY docs into the worker image"
+    docs_folder = _final_stage_env(dockerfile).get("DOCS_FOLDER", "")
+    assert any(args.split()[-1] == docs_folder for args in copies), f"DOCS_FOLDER={docs_folder!r}"
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert "docs" not in ignored, ".dockerignore must not drop docs/ from the build context"
