@@ -1,13 +1,16 @@
 """One factory per kind: the STT, LLM and TTS of a session, from the settings and its language.
 
 Each builds a real plugin (Deepgram, Sarvam, OpenAI) or a real local engine (faster-whisper,
-an OpenAI-compatible server, Piper). Cloud plugins are imported only when chosen.
+an OpenAI-compatible server, Piper). The plugins are imported here, at module load: LiveKit
+registers plugins on import and refuses to do it off the main thread (console mode runs jobs in
+a thread), and the worker preloads them once instead of in every job.
 """
 
 import logging
 
 import httpx2
 from livekit.agents import NOT_GIVEN, llm, stt, tts
+from livekit.plugins import deepgram, openai, sarvam
 
 from .local_speech import PiperTTS, WhisperSTT, bundled_piper_voice, bundled_whisper_model
 from .settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
@@ -29,24 +32,18 @@ def indian_language(language: str) -> str:
 
 def build_stt(settings: WorkerSettings, provider: STTProvider, language: str) -> stt.STT:
     if provider is STTProvider.deepgram:
-        from livekit.plugins import deepgram
-
         return deepgram.STT(
             model=settings.deepgram_model,
             language=language,
             api_key=settings.key(provider) or "",
         )
     if provider is STTProvider.sarvam:
-        from livekit.plugins import sarvam
-
         return sarvam.STT(
             model=settings.sarvam_stt_model,
             language=indian_language(language),
             api_key=settings.key(provider),
         )
     if provider is STTProvider.openai:
-        from livekit.plugins import openai
-
         return openai.STT(
             model=settings.openai_stt_model,
             language=base_language(language),
@@ -57,8 +54,6 @@ def build_stt(settings: WorkerSettings, provider: STTProvider, language: str) ->
 
 
 def build_llm(settings: WorkerSettings, provider: LLMProvider) -> llm.LLM:
-    from livekit.plugins import openai
-
     timeout = httpx2.Timeout(  # the OpenAI plugin's HTTP client is httpx2
         connect=5.0, read=settings.llm_timeout_seconds, write=5.0, pool=5.0
     )
@@ -81,16 +76,12 @@ def build_llm(settings: WorkerSettings, provider: LLMProvider) -> llm.LLM:
 
 def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) -> tts.TTS:
     if provider is TTSProvider.openai:
-        from livekit.plugins import openai
-
         return openai.TTS(
             model=settings.openai_tts_model,
             voice=settings.openai_tts_voice,
             api_key=settings.key(provider) or "",
         )
     if provider is TTSProvider.sarvam:
-        from livekit.plugins import sarvam
-
         return sarvam.TTS(
             model=settings.sarvam_tts_model,
             speaker=settings.sarvam_tts_speaker,
