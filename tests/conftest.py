@@ -31,6 +31,7 @@ from devstack import (
     start_livekit,
     start_redis,
     start_session_api,
+    start_web,
     start_worker,
 )
 
@@ -286,4 +287,19 @@ def voice_worker(
     except StartupError as exc:
         pytest.fail(str(exc))
     yield WorkerHandle(proc, http_port, metrics_port)
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def web_server(run_dir: Path, session_api: ApiHandle) -> Iterator[str]:
+    """nginx serving the built web client (frontend/dist) with /api proxied to the session API,
+    as in compose; returns its base URL."""
+    require_binary("nginx")
+    port = free_port()
+    api_port = int(session_api.url.rsplit(":", 1)[1])
+    try:
+        proc = start_web(port, api_port, run_dir / "web", run_dir / "logs")
+    except StartupError as exc:
+        pytest.fail(str(exc))
+    yield f"http://localhost:{port}"
     proc.stop()
