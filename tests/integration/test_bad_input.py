@@ -47,6 +47,19 @@ async def test_malformed_json_is_422(client):
     assert "not valid JSON" in error["message"]
 
 
+async def test_a_body_that_is_not_even_text_is_422(client):
+    response = await client.post(
+        SESSION, content=b"\xff\xfe\x13", headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "validation_error")
+
+
+async def test_405_lists_every_method_the_path_serves(client):
+    response = await client.put(f"{SESSION}/{'0' * 32}")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET"
+
+
 async def test_metadata_limit_names_the_size(client):
     response = await client.post(SESSION, json={"user_id": "ok", "metadata": {"b": "x" * 5000}})
     error = assert_error(response, 422, "validation_error")

@@ -1,12 +1,14 @@
 """The API's one error shape: `{"error": {"code": "...", "message": "..."}}`, for every failure."""
 
 import logging
+from collections.abc import Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,27 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     return f"Invalid request: {summary}", details
 
 
+# What FastAPI raises (as a 400) when it cannot even decode a body as JSON, e.g. invalid UTF-8.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    """The app's routes, including those of routers it includes (FastAPI nests them)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _routes(included.routes) if included is not None else [route]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path: one path can have several routes."""
+    methods: set[str] = set()
+    for route in _routes(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -75,10 +98,18 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            return JSONResponse(
+                error_body("validation_error", "The request body is not valid JSON", details=[]),
+                status_code=422,
+            )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         code = _STATUS_CODES.get(exc.status_code, "error")
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RedisError)

@@ -4,12 +4,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from ..dependencies import Services
 from ..errors import DependencyUnavailable, error_body
+from ..models import ErrorResponse
 
 router = APIRouter(tags=["health"])
 
@@ -29,7 +30,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[None]]) -> str | None:
     return None
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"model": ErrorResponse}})
 async def readyz(services: Services) -> JSONResponse:
     """Redis and LiveKit answer; 503 naming what is down otherwise."""
     down = [
@@ -46,7 +47,11 @@ async def readyz(services: Services) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": {"redis": "ok", "livekit": "ok"}})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 async def metrics(services: Services) -> Response:
     """Prometheus metrics."""
     try:
