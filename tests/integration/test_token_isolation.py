@@ -1,0 +1,83 @@
+"""Tokens let no one in where they don't belong, proved against the real livekit-server."""
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+
+import jwt
+import pytest
+from livekit import api, rtc
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def lk(livekit_server) -> AsyncIterator[api.LiveKitAPI]:
+    client = api.LiveKitAPI(
+        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret, failover=False
+    )
+    yield client
+    await client.aclose()
+
+
+async def new_session(client, user_id: str) -> dict:
+    response = await client.post("/api/voice/session", json={"user_id": user_id})
+    assert response.status_code == 201
+    return response.json()
+
+
+async def identities(lk: api.LiveKitAPI, room: str) -> set[str]:
+    listed = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+    return {p.identity for p in listed.participants}
+
+
+async def test_a_token_joins_its_own_room_only(client, lk, livekit_server):
+    alice, bob = await new_session(client, "iso-alice"), await new_session(client, "iso-bob")
+    room = rtc.Room()
+    await room.connect(livekit_server.ws_url, alice["token"])
+    try:
+        assert room.name == alice["room"]
+        assert alice["identity"] in await identities(lk, alice["room"])
+        assert alice["identity"] not in await identities(lk, bob["room"])
+    finally:
+        await room.disconnect()
+
+
+def with_claims_keeping_signature(token: str, claims: dict) -> str:
+    """The token with its claims replaced and its original signature kept: all an attacker
+    without the API secret can do to a token."""
+    head, _, signature = token.split(".")
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{head}.{body}.{signature}"
+
+
+async def test_retargeting_a_token_at_another_room_is_refused(client, livekit_server):
+    alice, bob = await new_session(client, "iso-carol"), await new_session(client, "iso-dave")
+    claims = jwt.decode(alice["token"], options={"verify_signature": False})
+    claims["video"]["room"] = bob["room"]
+    forged = with_claims_keeping_signature(alice["token"], claims)
+    with pytest.raises(rtc.ConnectError):
+        await rtc.Room().connect(livekit_server.ws_url, forged)
+
+
+async def test_an_expired_token_cannot_join(client, livekit_server):
+    session = await new_session(client, "iso-erin")
+    claims = jwt.decode(session["token"], livekit_server.api_secret, algorithms=["HS256"])
+    claims.update(nbf=int(time.time()) - 120, exp=int(time.time()) - 60)
+    expired = jwt.encode(claims, livekit_server.api_secret, algorithm="HS256")
+    with pytest.raises(rtc.ConnectError):
+        await rtc.Room().connect(livekit_server.ws_url, expired)
+
+
+async def test_a_session_token_cannot_administer_rooms(client, livekit_server):
+    session = await new_session(client, "iso-frank")
+    as_user = api.LiveKitAPI(livekit_server.http_url, token=session["token"], failover=False)
+    try:
+        with pytest.raises(api.ServerError) as refused:
+            await as_user.room.list_rooms(api.ListRoomsRequest())
+        assert refused.value.status in (401, 403)
+        with pytest.raises(api.ServerError):
+            await as_user.room.create_room(api.CreateRoomRequest(name="not-yours"))
+    finally:
+        await as_user.aclose()
