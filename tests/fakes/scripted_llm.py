@@ -60,6 +60,7 @@ class ScriptedLLM:
         self.default_reply = default_reply
         self.first_token_delay = first_token_delay
         self.words_per_chunk = words_per_chunk
+        self.fail_status: int | None = None  # when set, every completion fails with it
         self.requests: list[dict[str, Any]] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -126,6 +127,11 @@ class ScriptedLLM:
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        if self.fail_status is not None:
+            return web.json_response(
+                {"error": {"message": "scripted failure", "type": "server_error"}},
+                status=self.fail_status,
+            )
         text, tool_call = self._answer(body["messages"])
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)

@@ -10,6 +10,7 @@ import logging
 
 import httpx2
 from livekit.agents import NOT_GIVEN, llm, stt, tts
+from livekit.agents import vad as vad_module
 from livekit.plugins import deepgram, openai, sarvam
 
 from .local_speech import PiperTTS, WhisperSTT, bundled_piper_voice, bundled_whisper_model
@@ -94,3 +95,30 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
     if base_language(language) != "en":
         log.warning("piper voice is English; session language %s is spoken with it", language)
     return PiperTTS(voice_path=voice, noise_scale=0.667, noise_w=0.8)
+
+
+def session_stt(settings: WorkerSettings, language: str, vad: vad_module.VAD) -> stt.STT:
+    """The chosen STT, behind a FallbackAdapter when a fallback STT is configured."""
+    primary = build_stt(settings, settings.chosen_providers()[0], language)
+    if settings.stt_fallback_provider is None:
+        return primary
+    fallback = build_stt(settings, settings.stt_fallback_provider, language)
+    return stt.FallbackAdapter([primary, fallback], vad=vad)
+
+
+def session_llm(settings: WorkerSettings) -> llm.LLM:
+    """The chosen LLM, behind a FallbackAdapter when a fallback LLM is configured."""
+    primary = build_llm(settings, settings.chosen_providers()[1])
+    if settings.llm_fallback_provider is None:
+        return primary
+    fallback = build_llm(settings, settings.llm_fallback_provider)
+    return llm.FallbackAdapter([primary, fallback], attempt_timeout=settings.llm_timeout_seconds)
+
+
+def session_tts(settings: WorkerSettings, language: str) -> tts.TTS:
+    """The chosen TTS, behind a FallbackAdapter when a fallback TTS is configured."""
+    primary = build_tts(settings, settings.chosen_providers()[2], language)
+    if settings.tts_fallback_provider is None:
+        return primary
+    fallback = build_tts(settings, settings.tts_fallback_provider, language)
+    return tts.FallbackAdapter([primary, fallback])

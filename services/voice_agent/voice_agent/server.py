@@ -11,8 +11,9 @@ import logging
 import tempfile
 from datetime import UTC, date, datetime
 
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
+from livekit.agents import AgentServer, AgentSession, APIConnectOptions, JobContext, JobProcess
 from livekit.agents.inference import TurnDetector
+from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import silero
 from redis.asyncio import Redis
 
@@ -25,9 +26,10 @@ from . import metrics
 from .agent import INSTRUCTIONS, ProjectAssistant, SessionData, language_name
 from .docs_search import get_index
 from .memory import memory_instructions, previous_turns
-from .providers import build_llm, build_stt, build_tts
+from .providers import build_stt, build_tts, session_llm, session_stt, session_tts
 from .settings import STTProvider, TTSProvider, WorkerSettings
 from .transcript import TranscriptRecorder
+from .trouble import TroubleNotifier
 
 log = logging.getLogger("voice_agent")
 
@@ -57,13 +59,23 @@ def prewarm(proc: JobProcess) -> None:
     get_index(settings.docs_folder)
 
 
+def session_conn_options(settings: WorkerSettings) -> SessionConnectOptions:
+    """One quick LLM retry, then the fallback provider or an apology (TroubleNotifier): a dead
+    or hanging provider must not mean a minute of silence."""
+    return SessionConnectOptions(
+        llm_conn_options=APIConnectOptions(
+            max_retry=1, retry_interval=0.5, timeout=settings.llm_timeout_seconds
+        ),
+    )
+
+
 def build_session(settings: WorkerSettings, vad: silero.VAD, data: SessionData) -> AgentSession:
-    stt, llm, tts = settings.chosen_providers()
     return AgentSession[SessionData](
-        stt=build_stt(settings, stt, data.language),
-        llm=build_llm(settings, llm),
-        tts=build_tts(settings, tts, data.language),
+        stt=session_stt(settings, data.language, vad),
+        llm=session_llm(settings),
+        tts=session_tts(settings, data.language),
         vad=vad,
+        conn_options=session_conn_options(settings),
         turn_handling={
             # Pinned to the local model: never a cloud-only detector on a self-hosted server.
             "turn_detection": TurnDetector(version="v1-mini"),
@@ -139,6 +151,7 @@ async def entrypoint(ctx: JobContext) -> None:
         agent = await build_agent(settings, redis, data)
         session = build_session(settings, ctx.proc.userdata["vad"], data)
         recorder.attach(session)
+        TroubleNotifier(session, data.session_id)
         session.on("function_tools_executed", metrics.count_tool_calls)
         await session.start(agent=agent, room=ctx.room, record=False)
     except Exception as exc:

@@ -84,6 +84,15 @@ class WorkerSettings(CommonSettings):
     tts_provider: TTSProvider | None = Field(
         None, description="Overrides the preset: openai, sarvam or piper."
     )
+    stt_fallback_provider: STTProvider | None = Field(
+        None, description="STT used when the chosen one fails (LiveKit's FallbackAdapter)."
+    )
+    llm_fallback_provider: LLMProvider | None = Field(
+        None, description="LLM used when the chosen one fails or times out."
+    )
+    tts_fallback_provider: TTSProvider | None = Field(
+        None, description="TTS used when the chosen one fails."
+    )
     openai_api_key: SecretStr | None = Field(None, description="OpenAI API key.")
     deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
     sarvam_api_key: SecretStr | None = Field(None, description="Sarvam AI API key.")
@@ -184,13 +193,24 @@ class WorkerSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _keys_for_chosen_providers(self) -> Self:
-        for kind, provider in zip(("STT", "LLM", "TTS"), self.chosen_providers(), strict=True):
+        kinds = ("STT", "LLM", "TTS")
+        fallbacks = (
+            self.stt_fallback_provider,
+            self.llm_fallback_provider,
+            self.tts_fallback_provider,
+        )
+        checks: list[tuple[str, StrEnum, str]] = [
+            (f"{kind} provider", chosen, f"choose another with {kind}_PROVIDER or PROVIDER_PRESET")
+            for kind, chosen in zip(kinds, self.chosen_providers(), strict=True)
+        ] + [
+            (f"{kind} fallback provider", fallback, f"unset {kind}_FALLBACK_PROVIDER")
+            for kind, fallback in zip(kinds, fallbacks, strict=True)
+            if fallback is not None
+        ]
+        for label, provider, remedy in checks:
             field = KEY_OF.get(provider)  # type: ignore[call-overload]
             if field and not getattr(self, field):
-                raise ValueError(
-                    f"{kind} provider '{provider}' needs {field.upper()}: set it, or choose "
-                    f"another with {kind}_PROVIDER or PROVIDER_PRESET"
-                )
+                raise ValueError(f"{label} '{provider}' needs {field.upper()}: set it, or {remedy}")
         return self
 
     @model_validator(mode="after")
