@@ -1,8 +1,9 @@
 """`TranscriptRecorder`: every user turn, agent turn and tool call, appended to the session's
 Redis record as it happens, with timestamps and per-turn latency.
 
-Entries are queued and written in order by one task, so a slow or briefly unavailable Redis
-delays writes instead of losing them; `aclose()` flushes what is left.
+Entries are queued and written in order by one task. While Redis is unavailable (a restart)
+the writer keeps retrying the same entry, so nothing is lost or reordered; `aclose()` waits up
+to FLUSH_SECONDS for the queue to drain, then reports what could not be written.
 """
 
 import asyncio
@@ -31,7 +32,7 @@ AGENT_LATENCY = {
     "llm_node_ttft": "llm_ttft",
     "tts_node_ttfb": "tts_ttfb",
 }
-WRITE_RETRY_SECONDS = (0.1, 0.3, 1.0, 3.0)
+RETRY_BACKOFF_SECONDS = (0.1, 0.2, 0.5, 1.0)  # then every second until Redis answers
 TOOL_OUTPUT_LIMIT = 2000
 FLUSH_SECONDS = 5.0
 
@@ -87,6 +88,7 @@ class TranscriptRecorder:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._last_user_latency: dict[str, float] = {}
+        self._pending = 0  # queued or being written
         self.stats = TurnStats()
 
     def attach(self, session: AgentSession) -> None:
@@ -119,7 +121,7 @@ class TranscriptRecorder:
             self.stats.add_latency(latency)
             if self._on_latency and latency:
                 self._on_latency(latency)
-        self._queue.put_nowait({**entry, "at": _now()})
+        self._enqueue({**entry, "at": _now()})
 
     def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
         for call, output in event.zipped():
@@ -137,17 +139,23 @@ class TranscriptRecorder:
                 "is_error": output.is_error,
                 "at": _now(),
             }
-            self._queue.put_nowait(entry)
+            self._enqueue(entry)
+
+    def _enqueue(self, entry: dict[str, Any]) -> None:
+        self._pending += 1
+        self._queue.put_nowait(entry)
 
     async def _write_forever(self) -> None:
         while True:
             entry = await self._queue.get()
             await self._write(json.dumps(entry, separators=(",", ":")))
+            self._pending -= 1
             self._queue.task_done()
 
     async def _write(self, line: str) -> None:
-        """Append one entry, retrying while Redis is unavailable; log what cannot be written."""
-        for delay in (*WRITE_RETRY_SECONDS, None):
+        """Append one entry, retrying until Redis takes it (the writer is cancelled at close)."""
+        attempt = 0
+        while True:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
                     pipe.rpush(self._key, line)
@@ -155,14 +163,16 @@ class TranscriptRecorder:
                     await pipe.execute()
                 return
             except RedisError as exc:
-                if delay is None:
-                    log.error(
-                        "transcript entry lost session_id=%s error=%s",
+                if attempt == 0:
+                    log.warning(
+                        "transcript write waiting for Redis session_id=%s error=%s",
                         self._session_id,
                         type(exc).__name__,
                     )
-                    return
-                await asyncio.sleep(delay)
+                await asyncio.sleep(
+                    RETRY_BACKOFF_SECONDS[min(attempt, len(RETRY_BACKOFF_SECONDS) - 1)]
+                )
+                attempt += 1
 
     async def aclose(self) -> None:
         """Write what is queued (for at most FLUSH_SECONDS), then stop the writer."""
@@ -170,6 +180,8 @@ class TranscriptRecorder:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), FLUSH_SECONDS)
+        if unwritten := self._queue.qsize() + (0 if self._queue.empty() else 1):
+            log.error("transcript entries lost session_id=%s count=%d", self._session_id, unwritten)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
