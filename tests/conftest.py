@@ -260,6 +260,30 @@ class WorkerHandle:
         return None
 
 
+def worker_env(
+    livekit: LiveKitHandle,
+    redis_url: str,
+    llm_url: str,
+    http_port: int,
+    metrics_port: int,
+    **overrides: str,
+) -> dict[str, str]:
+    """The environment of a test worker: local Whisper and Piper, the LLM fake at `llm_url`."""
+    return {
+        "LIVEKIT_URL": livekit.ws_url,
+        "LIVEKIT_API_KEY": livekit.api_key,
+        "LIVEKIT_API_SECRET": livekit.api_secret,
+        "REDIS_URL": redis_url,
+        "PROVIDER_PRESET": "local",
+        "LLM_BASE_URL": llm_url,
+        "WORKER_HTTP_PORT": str(http_port),
+        "WORKER_METRICS_PORT": str(metrics_port),
+        "DOCS_FOLDER": str(REPO / "docs"),
+        "HF_HUB_OFFLINE": "1",
+        **overrides,
+    }
+
+
 @pytest.fixture(scope="session")
 def voice_worker(
     run_dir: Path,
@@ -270,18 +294,9 @@ def voice_worker(
     """The real worker (`python -m voice_agent start`): local Whisper and Piper, the ScriptedLLM
     behind the OpenAI plugin, registered with livekit-server."""
     http_port, metrics_port = free_port(), free_port()
-    env = {
-        "LIVEKIT_URL": livekit_server.ws_url,
-        "LIVEKIT_API_KEY": livekit_server.api_key,
-        "LIVEKIT_API_SECRET": livekit_server.api_secret,
-        "REDIS_URL": redis_server.url,
-        "PROVIDER_PRESET": "local",
-        "LLM_BASE_URL": scripted_llm_server.url,
-        "WORKER_HTTP_PORT": str(http_port),
-        "WORKER_METRICS_PORT": str(metrics_port),
-        "DOCS_FOLDER": str(REPO / "docs"),
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = worker_env(
+        livekit_server, redis_server.url, scripted_llm_server.url, http_port, metrics_port
+    )
     try:
         proc = start_worker(env, run_dir / "logs")
     except StartupError as exc:

@@ -183,6 +183,7 @@ def build_server(settings: WorkerSettings) -> AgentServer:
         host=settings.worker_http_host,
         port=settings.worker_http_port,
         load_fnc=JobCountLoad(settings.max_concurrent_jobs),
+        drain_timeout=settings.drain_timeout_seconds,
         load_threshold=1.0,
         setup_fnc=prewarm,
         prometheus_port=settings.worker_metrics_port or None,

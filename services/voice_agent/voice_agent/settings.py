@@ -67,6 +67,12 @@ class WorkerSettings(CommonSettings):
     worker_metrics_port: int = Field(
         9100, description="Port of the worker's Prometheus /metrics endpoint (0 disables it)."
     )
+    drain_timeout_seconds: int = Field(
+        25,
+        ge=1,
+        description="On SIGTERM: take no new jobs, let running ones go on this long, then end "
+        "them (keep under the orchestrator's grace period: compose gives 30 s).",
+    )
     max_concurrent_jobs: int = Field(
         10,
         ge=1,
