@@ -36,7 +36,7 @@ def own_worker(
     def start(livekit: LiveKitHandle, agent_name: str, **overrides: str) -> ManagedProcess:
         env = worker_env(
             livekit, redis_server.url, scripted_llm_server.url, free_port(), free_port(),
-            AGENT_NAME=agent_name, WORKER_METRICS_PORT="0", **overrides,
+            AGENT_NAME=agent_name, WORKER_METRICS_PORT="0", IDLE_PROCESSES="1", **overrides,
         )  # fmt: skip
         proc = start_worker(env, run_dir / "logs", name=f"worker-{agent_name}")
         started.append(proc)

@@ -10,6 +10,7 @@ import json
 import logging
 import tempfile
 from datetime import UTC, date, datetime
+from typing import Any
 
 from livekit.agents import AgentServer, AgentSession, APIConnectOptions, JobContext, JobProcess
 from livekit.agents.inference import TurnDetector
@@ -176,6 +177,10 @@ class JobCountLoad:
 
 
 def build_server(settings: WorkerSettings) -> AgentServer:
+    # LiveKit's own default (one prewarmed process per CPU in production) unless configured.
+    idle: dict[str, Any] = (
+        {} if settings.idle_processes is None else {"num_idle_processes": settings.idle_processes}
+    )
     server = AgentServer(
         ws_url=settings.livekit_url,
         api_key=settings.livekit_api_key,
@@ -184,6 +189,7 @@ def build_server(settings: WorkerSettings) -> AgentServer:
         port=settings.worker_http_port,
         load_fnc=JobCountLoad(settings.max_concurrent_jobs),
         drain_timeout=settings.drain_timeout_seconds,
+        **idle,
         load_threshold=1.0,
         setup_fnc=prewarm,
         prometheus_port=settings.worker_metrics_port or None,

@@ -73,6 +73,12 @@ class WorkerSettings(CommonSettings):
         description="On SIGTERM: take no new jobs, let running ones go on this long, then end "
         "them (keep under the orchestrator's grace period: compose gives 30 s).",
     )
+    idle_processes: int | None = Field(
+        None,
+        ge=0,
+        description="Job processes kept prewarmed (models loaded) for the next calls; unset: "
+        "one per CPU. Each holds the local models in memory.",
+    )
     max_concurrent_jobs: int = Field(
         10,
         ge=1,
