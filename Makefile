@@ -39,7 +39,8 @@ test-e2e: setup ## Run only the end-to-end tests
 
 bench: bench-api ## Run the benchmarks (never part of `make test`)
 
-bench-api: setup ## Load-test POST /api/voice/session on loopback; writes docs/benchmarks.md
+bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md
+	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/api_load.py --write
 
 lint: setup ## ruff, mypy, hadolint, compose schema check

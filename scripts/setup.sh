@@ -5,6 +5,7 @@
 #   redis-server, nginx (Debian packages, when running as root)
 #   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
 #   the web client's npm packages and build (frontend/dist)
+# `scripts/setup.sh bench` also installs what the benchmarks use (wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,4 +77,7 @@ command -v redis-server >/dev/null || apt_install redis-server
 command -v nginx >/dev/null || apt_install nginx-light
 ensure_livekit
 ensure_frontend
+if [ "${1:-}" = bench ]; then
+  command -v wrk >/dev/null || apt_install wrk
+fi
 say "ready"

@@ -12,6 +12,9 @@ from ..errors import ApiError
 from ..models import ErrorResponse
 
 router = APIRouter(prefix="/api/livekit", tags=["webhooks"])
+# What moves a session; every other event (room_started, track_published...) is acknowledged
+# without touching Redis: each session brings several of them.
+HANDLED_EVENTS = {"participant_joined", "participant_left", "room_finished"}
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +41,8 @@ async def receive_webhook(
     except Exception:  # noqa: BLE001 - any verification failure is the same answer to the caller
         raise ApiError(401, "unauthorized", "Invalid webhook signature") from None
 
+    if event.event not in HANDLED_EVENTS:
+        return {"status": "ignored"}
     if event.id and not await services.store.mark_event_seen(event.id):
         return {"status": "duplicate"}
     session_id = await services.store.session_for_room(event.room.name) if event.room.name else None
@@ -48,6 +53,8 @@ async def receive_webhook(
     if event.event == "participant_joined":
         kind = api.ParticipantInfo.Kind.Name(event.participant.kind).lower()
         await store.record_participant(session_id, event.participant.identity, kind, joined=True)
+        if kind == "agent":
+            await services.watchdog.agent_joined(session_id)
         if await store.advance(session_id, SessionStatus.active):
             log.info("session active session_id=%s room=%s", session_id, event.room.name)
     elif event.event == "participant_left":
