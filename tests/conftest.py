@@ -185,6 +185,9 @@ def api_env(livekit: LiveKitHandle, redis_url: str, port: int, **overrides: str)
         "REDIS_URL": redis_url,
         "RATE_LIMIT_PER_USER_PER_MINUTE": "0",
         "RATE_LIMIT_PER_IP_PER_MINUTE": "0",
+        # Off unless a test turns it on: tests that start API replicas with their own agent
+        # registries must not have another replica's watchdog claim their sessions.
+        "AGENT_DISPATCH_ATTEMPTS": "0",
         "LOG_LEVEL": "info",
     }
     env.update(overrides)

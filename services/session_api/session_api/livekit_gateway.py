@@ -10,6 +10,8 @@ from livekit import api
 from .errors import DependencyUnavailable
 
 ROOM_ALREADY_GONE = {api.ServerErrorCode.NOT_FOUND}
+# A job a worker has accepted: its agent is joining or in the room.
+LIVE_JOB_STATUSES = {api.JobStatus.JS_PENDING, api.JobStatus.JS_RUNNING}
 
 
 def _unavailable(exc: Exception) -> DependencyUnavailable:
@@ -62,6 +64,31 @@ class LiveKitGateway:
             await self._client.room.create_room(request)
         except (TimeoutError, api.ServerError, aiohttp.ClientError) as exc:
             raise _unavailable(exc) from exc
+
+    async def dispatch_agent(
+        self, room: str, *, agent_name: str, dispatch_metadata: dict[str, Any]
+    ) -> bool:
+        """Dispatch the agent to an existing room again, unless a worker has already taken a
+        job for it there (the agent is on its way). True when a dispatch was made."""
+        try:
+            dispatches = await self._client.agent_dispatch.list_dispatch(room_name=room)
+            if any(
+                job.state.worker_id and job.state.status in LIVE_JOB_STATUSES
+                for dispatch in dispatches
+                if dispatch.agent_name == agent_name
+                for job in dispatch.state.jobs
+            ):
+                return False
+            await self._client.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(
+                    agent_name=agent_name,
+                    room=room,
+                    metadata=json.dumps(dispatch_metadata, separators=(",", ":")),
+                )
+            )
+        except (TimeoutError, api.ServerError, aiohttp.ClientError) as exc:
+            raise _unavailable(exc) from exc
+        return True
 
     async def delete_room(self, room: str) -> None:
         """Delete the room; a room that is already gone counts as deleted."""

@@ -1,5 +1,7 @@
 """The FastAPI application: `create_app(settings)` wires settings, Redis, LiveKit and the routes."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +22,7 @@ from voice_common.projects import ProjectStore
 from .agents import AgentRegistry
 from .body_limit import BodySizeLimitMiddleware
 from .dependencies import AppServices
+from .dispatch_watchdog import DispatchWatchdog
 from .errors import install_error_handlers
 from .livekit_gateway import LiveKitGateway
 from .metrics import ApiMetrics, RequestMetricsMiddleware
@@ -53,6 +56,7 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
         settings.api_secret,
         settings.livekit_request_timeout_seconds,
     )
+    agents = AgentRegistry(settings.agents)
     return AppServices(
         settings=settings,
         store=store,
@@ -61,10 +65,15 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
         sessions=SessionService(
             store=store,
             livekit=livekit,
-            agents=AgentRegistry(settings.agents),
+            agents=agents,
             metrics=metrics,
             token_ttl=timedelta(seconds=settings.session_token_ttl_seconds),
             room_empty_timeout_seconds=settings.room_empty_timeout_seconds,
+            agent_join_timeout=(
+                timedelta(seconds=settings.agent_join_timeout_seconds)
+                if settings.agent_dispatch_attempts
+                else None
+            ),
         ),
         rate_limiter=RateLimiter(
             redis,
@@ -74,6 +83,13 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
         metrics=metrics,
         webhook_receiver=api.WebhookReceiver(
             api.TokenVerifier(settings.livekit_api_key, settings.api_secret)
+        ),
+        watchdog=DispatchWatchdog(
+            redis,
+            livekit,
+            agents,
+            retry_seconds=settings.agent_join_timeout_seconds,
+            max_attempts=settings.agent_dispatch_attempts,
         ),
     )
 
@@ -95,9 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = _build_services(settings, metrics)
         app.state.services = services
         await _seed_projects(services.projects)
+        watchdog = (
+            asyncio.create_task(services.watchdog.run()) if services.watchdog.enabled else None
+        )
         try:
             yield
         finally:
+            if watchdog:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
             await services.livekit.aclose()
             await services.store.aclose()
 

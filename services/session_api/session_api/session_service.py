@@ -20,6 +20,18 @@ from .store import SessionRecord, SessionStore, utc_now
 log = logging.getLogger(__name__)
 
 
+def dispatch_metadata(
+    session_id: str, user_id: str, language: str, metadata: dict[str, object]
+) -> dict[str, object]:
+    """What the worker's job learns about its session (read in voice_agent.server)."""
+    return {
+        "session_id": session_id,
+        "user_id": user_id,
+        "language": language,
+        "metadata": metadata,
+    }
+
+
 @dataclass(frozen=True)
 class NewSession:
     record: SessionRecord
@@ -36,6 +48,7 @@ class SessionService:
         metrics: ApiMetrics,
         token_ttl: timedelta,
         room_empty_timeout_seconds: int,
+        agent_join_timeout: timedelta | None,
     ) -> None:
         self._store = store
         self._livekit = livekit
@@ -43,6 +56,7 @@ class SessionService:
         self._metrics = metrics
         self._token_ttl = token_ttl
         self._empty_timeout = room_empty_timeout_seconds
+        self._agent_join_timeout = agent_join_timeout
 
     async def create(self, request: SessionRequest) -> NewSession:
         agent = self._agents.get(request.agent_id)
@@ -59,20 +73,19 @@ class SessionService:
             expires_at=now + self._token_ttl,
             metadata=request.metadata,
         )
-        dispatch_metadata = {
-            "session_id": session_id,
-            "user_id": record.user_id,
-            "language": record.language,
-            "metadata": record.metadata,
-        }
         await self._livekit.create_room(
             record.room,
             agent_name=agent.agent_name,
-            dispatch_metadata=dispatch_metadata,
+            dispatch_metadata=dispatch_metadata(
+                session_id, record.user_id, record.language, record.metadata
+            ),
             empty_timeout_seconds=self._empty_timeout,
         )
         try:
-            await self._store.create(record)
+            await self._store.create(
+                record,
+                redispatch_at=now + self._agent_join_timeout if self._agent_join_timeout else None,
+            )
         except RedisError as exc:
             await self._undo_room(record.room)
             raise DependencyUnavailable("Redis") from exc

@@ -43,6 +43,15 @@ class Settings(CommonSettings):
     room_empty_timeout_seconds: int = Field(
         300, ge=10, description="LiveKit closes a room nobody joined (or everyone left) after this."
     )
+    agent_join_timeout_seconds: float = Field(
+        6.0,
+        gt=0,
+        description="If the agent has not joined a session this long after it was created (or "
+        "last dispatched), dispatch it again: livekit-server never retries a dropped dispatch.",
+    )
+    agent_dispatch_attempts: int = Field(
+        3, ge=0, description="Re-dispatches per session before giving up (0 turns them off)."
+    )
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"],
         description="Comma-separated origins allowed to call the API from a browser.",

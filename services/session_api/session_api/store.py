@@ -38,8 +38,9 @@ class SessionStore:
         self._retention = retention_seconds
         self._transitions = SessionTransitions(redis)
 
-    async def create(self, record: SessionRecord) -> None:
-        """Write the record, its room mapping and the user index in one transaction."""
+    async def create(self, record: SessionRecord, redispatch_at: datetime | None = None) -> None:
+        """Write the record, its room mapping, the user index and (when given) the time to
+        dispatch its agent again if it has not joined, in one transaction."""
         sid = record.session_id
         fields = {
             F.session_id: sid,
@@ -61,6 +62,8 @@ class SessionStore:
             pipe.zadd(user_index, {sid: record.created_at.timestamp() * 1000})
             pipe.zremrangebyrank(user_index, 0, -USER_INDEX_MAX - 1)
             pipe.expire(user_index, self._retention)
+            if redispatch_at is not None:
+                pipe.zadd(keys.AWAITING_AGENT, {sid: int(redispatch_at.timestamp() * 1000)})
             await pipe.execute()
 
     async def get(self, session_id: str) -> dict[str, Any] | None:

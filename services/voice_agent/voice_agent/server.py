@@ -189,6 +189,7 @@ def build_server(settings: WorkerSettings) -> AgentServer:
         port=settings.worker_http_port,
         load_fnc=JobCountLoad(settings.max_concurrent_jobs),
         drain_timeout=settings.drain_timeout_seconds,
+        initialize_process_timeout=settings.process_init_timeout_seconds,
         **idle,
         load_threshold=1.0,
         setup_fnc=prewarm,

@@ -73,6 +73,12 @@ class WorkerSettings(CommonSettings):
         description="On SIGTERM: take no new jobs, let running ones go on this long, then end "
         "them (keep under the orchestrator's grace period: compose gives 30 s).",
     )
+    process_init_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a job process may take to load its models (prewarm) before "
+        "LiveKit kills it and starts another; its default of 10 s is too short on small CPUs.",
+    )
     idle_processes: int | None = Field(
         None,
         ge=0,

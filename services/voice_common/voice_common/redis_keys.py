@@ -8,6 +8,7 @@ One place names every key so that the two services cannot drift apart.
 - `room:{room}`               string: the session id owning a LiveKit room (webhooks name rooms)
 - `user:{user_id}:sessions`   sorted set: session ids scored by creation time (ms)
 - `sessions:active`           set: ids of sessions whose status is `active`
+- `sessions:awaiting_agent`   sorted set: sessions whose agent has not joined, by re-dispatch time
 - `webhook:seen:{event_id}`   string with TTL: webhook events already applied (replay guard)
 - `ratelimit:{scope}:{key}`     string with TTL: GCRA theoretical arrival time (ms)
 - `projects:index`            set: slugs of every project (see `voice_common.projects`)
@@ -41,9 +42,12 @@ class SessionField(StrEnum):
     end_reason = "end_reason"
     expires_at = "expires_at"
     usage = "usage"  # JSON usage summary the worker writes when the job ends
+    dispatch_attempts = "dispatch_attempts"  # re-dispatches the watchdog made
 
 
 ACTIVE_SESSIONS = "sessions:active"
+# Sessions whose agent has not joined yet, scored by when to re-dispatch it (ms since epoch).
+AWAITING_AGENT = "sessions:awaiting_agent"
 
 
 def session(session_id: str) -> str:
