@@ -31,7 +31,8 @@ down: ## Stop the Docker Compose stack
 logs: ## Follow the Docker Compose logs
 	docker compose logs -f
 
-test: setup ## Set up, then run every test (unit, integration, e2e)
+test: setup ## Set up, then run every test: the web client's unit tests, then pytest (all markers)
+	cd frontend && npm run --silent test
 	$(PYTEST)
 
 test-e2e: setup ## Run only the end-to-end tests

@@ -36,6 +36,7 @@ INSTALL_HINTS = {
         f"github.com/livekit/livekit-server/cmd/server@v{LIVEKIT_VERSION} and rename the binary"
     ),
     "nginx": "install it: apt-get install nginx-light (or run `make setup`)",
+    "chromium": "install it: apt-get install chromium (or run `make setup`)",
 }
 
 

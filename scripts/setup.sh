@@ -2,7 +2,7 @@
 # Installs what `make test` and `make dev` need, on a fresh Debian/Ubuntu machine with Python 3.11+.
 # Idempotent and cached: each step is skipped when its result is already there.
 #   uv (PyPI) -> .venv with every workspace package (uv sync --frozen)
-#   redis-server, nginx (Debian packages, when running as root)
+#   redis-server, nginx, chromium (Debian packages, when running as root)
 #   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
 #   the web client's npm packages and build (frontend/dist)
 # `scripts/setup.sh bench` also installs what the benchmarks use (wrk).
@@ -75,6 +75,8 @@ say "syncing the Python workspace (uv sync --frozen)"
 UV_PYTHON_DOWNLOADS=never uv sync --frozen --all-packages --quiet
 command -v redis-server >/dev/null || apt_install redis-server
 command -v nginx >/dev/null || apt_install nginx-light
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+command -v chromium >/dev/null || apt_install chromium
 ensure_livekit
 ensure_frontend
 if [ "${1:-}" = bench ]; then

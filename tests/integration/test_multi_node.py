@@ -1,6 +1,7 @@
 """Scale-out on LiveKit's own multi-node mode: two livekit-server nodes sharing one Redis, one
 worker on each. Sessions created through the API are served across both nodes and both workers;
-with one worker stopped, new sessions are served by the other."""
+when one worker is killed (SIGKILL) mid-conversation its sessions end with a reason and new
+sessions are served by the other."""
 
 import asyncio
 import json
@@ -49,7 +50,12 @@ def cluster(
             handles.append(LiveKitHandle(ports, key, secret, node))
         processes += nodes
         registry = json.dumps({AGENT: {"agent_name": AGENT}})
-        env = api_env(handles[0], redis_server.url, api_port, AGENTS=registry)
+        # The dispatch watchdog on, as in production: after a worker dies, livekit-server may
+        # still send it a job and drop the dispatch.
+        env = api_env(
+            handles[0], redis_server.url, api_port, AGENTS=registry,
+            AGENT_DISPATCH_ATTEMPTS="5", AGENT_JOIN_TIMEOUT_SECONDS="3",
+        )  # fmt: skip
         processes.append(start_session_api(env, logs, "api-multinode"))
         for index, handle in enumerate(handles):
             worker_vars = worker_env(
@@ -87,7 +93,7 @@ def serving(procs: list[ManagedProcess], needle: Callable[[str], str], session_i
     return index
 
 
-async def test_sessions_spread_over_both_nodes_and_workers_and_survive_a_worker(cluster):
+async def test_sessions_spread_over_nodes_and_workers_and_survive_a_killed_worker(cluster):
     api_url, nodes, workers = cluster
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
         served = [await serve_one(client) for _ in range(SESSIONS)]
@@ -102,6 +108,18 @@ async def test_sessions_spread_over_both_nodes_and_workers_and_survive_a_worker(
         assert set(node_of) == {0, 1}, f"rooms per node: {node_of}"
         assert set(worker_of) == {0, 1}, f"jobs per worker: {worker_of}"
 
-        workers[0].stop()
+        workers[0].kill()
+        killed = [sid for sid, worker in zip(served, worker_of, strict=True) if worker == 0]
+        for session_id in killed:
+            state = await asyncio.wait_for(ended(client, session_id), 60)
+            assert state["end_reason"] == "agent_left"
         after = [await serve_one(client) for _ in range(2)]
     assert all(f"job started session_id={sid}" in workers[1].log_text() for sid in after)
+
+
+async def ended(client: httpx.AsyncClient, session_id: str) -> dict:
+    while True:
+        state = (await client.get(f"/api/voice/session/{session_id}")).json()
+        if state["status"] == "ended":
+            return state
+        await asyncio.sleep(0.1)
