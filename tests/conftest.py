@@ -287,7 +287,7 @@ def worker_env(
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def voice_worker(
     run_dir: Path,
     livekit_server: LiveKitHandle,
@@ -295,10 +295,18 @@ def voice_worker(
     scripted_llm_server: ScriptedLLM,
 ) -> Iterator[WorkerHandle]:
     """The real worker (`python -m voice_agent start`): local Whisper and Piper, the ScriptedLLM
-    behind the OpenAI plugin, registered with livekit-server."""
+    behind the OpenAI plugin, registered with livekit-server.
+
+    Module-scoped: only the modules that need an agent have one. With a worker registered for
+    the whole run, every session any test creates would start a job (a process loading models)."""
     http_port, metrics_port = free_port(), free_port()
     env = worker_env(
-        livekit_server, redis_server.url, scripted_llm_server.url, http_port, metrics_port
+        livekit_server,
+        redis_server.url,
+        scripted_llm_server.url,
+        http_port,
+        metrics_port,
+        IDLE_PROCESSES="1",
     )
     try:
         proc = start_worker(env, run_dir / "logs")

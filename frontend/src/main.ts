@@ -1,29 +1,37 @@
-// Placeholder page: the real voice client (livekit-client, session creation, transcripts)
-// arrives with the web-client issue. This only proves the build and the nginx setup work.
+// Entry point: read the settings, build the page and the session, wire them together.
 import "./style.css";
+import { LogLevel, setLogLevel } from "livekit-client";
+import { LevelMeters } from "./audioLevel";
+import { readConfig, stableUserId } from "./config";
+import { VoiceSession } from "./session";
+import { Ui } from "./ui";
 
-function render(root: HTMLElement): void {
-  const heading = document.createElement("h1");
-  heading.textContent = "Voice Agent";
+setLogLevel(LogLevel.warn);
 
-  const button = document.createElement("button");
-  button.type = "button";
-  button.textContent = "Enable Voice";
-  button.disabled = true;
+const config = readConfig(window.location.search);
+const meters = new LevelMeters();
+const userId = (): string =>
+  stableUserId(
+    () => window.localStorage,
+    () => crypto.randomUUID(),
+  );
 
-  const note = document.createElement("p");
-  note.className = "note";
-  note.textContent = "The voice client arrives with the web-client issue.";
-
-  const status = document.createElement("p");
-  status.className = "status";
-  status.textContent = "Status: placeholder build, no session API calls are made.";
-
-  root.replaceChildren(heading, button, note, status);
-}
-
-const root = document.getElementById("app");
-if (root === null) {
-  throw new Error("index.html must contain <main id=\"app\">");
-}
-render(root);
+const ui: Ui = new Ui(
+  {
+    // Each of these runs inside a click or key press, so audio can be unlocked right here.
+    start: () => {
+      meters.unlock();
+      void session.start();
+    },
+    end: () => void session.end(),
+    setMicrophoneEnabled: (enabled) => void session.setMicrophoneEnabled(enabled),
+    startAudio: () => {
+      meters.unlock();
+      void session.startAudio();
+    },
+    retryMicrophone: () => void session.retryMicrophone(),
+    send: (text) => session.send(text),
+  },
+  meters,
+);
+const session: VoiceSession = new VoiceSession(config, userId, ui, ui.audioSink);

@@ -6,12 +6,14 @@ for its language, gives the agent the user's earlier turns as memory, records ev
 Redis, and marks the session ended with a usage summary when the job ends, however it ends.
 """
 
+import asyncio
 import json
 import logging
 import tempfile
 from datetime import UTC, date, datetime
 from typing import Any
 
+from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, APIConnectOptions, JobContext, JobProcess
 from livekit.agents.inference import TurnDetector
 from livekit.agents.voice.agent_session import SessionConnectOptions
@@ -149,6 +151,16 @@ async def entrypoint(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(finish)
     try:
+        await ctx.connect()  # the agent joins now, the user may still be on the way
+        try:
+            await asyncio.wait_for(
+                ctx.wait_for_participant(kind=rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD),
+                settings.user_join_timeout_seconds,
+            )
+        except TimeoutError:
+            log.info("user never joined session_id=%s", data.session_id)
+            ctx.shutdown(reason="user_never_joined")
+            return
         agent = await build_agent(settings, redis, data)
         session = build_session(settings, ctx.proc.userdata["vad"], data)
         recorder.attach(session)

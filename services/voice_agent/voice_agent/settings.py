@@ -170,6 +170,12 @@ class WorkerSettings(CommonSettings):
     false_interruption_timeout: float = Field(
         2.0, ge=0, description="Silence after an interruption before speech resumes (seconds)."
     )
+    user_join_timeout_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="The agent leaves, ending the session, if its user has not joined the room "
+        "this long after the agent did (a user who closed the page before connecting).",
+    )
     memory_turns: int = Field(
         12, ge=0, le=100, description="Turns of the user's previous sessions given as context."
     )

@@ -1,0 +1,66 @@
+// What the page takes from the session record the worker writes (GET /api/voice/session/{id}):
+// tool calls, worded for the transcript, and each agent turn's latency. Pure logic.
+
+import type { RecordEntry } from "./api";
+
+export interface TurnLatency {
+  /** Seconds from the end of the user's speech to the agent's first audio. */
+  readonly voiceToVoice: number;
+  /** The parts, in seconds, that the worker measured (end of turn, STT, LLM, TTS). */
+  readonly parts: readonly { readonly label: string; readonly seconds: number }[];
+}
+
+const LATENCY_PARTS: readonly [key: string, label: string][] = [
+  ["end_of_turn_delay", "end of turn"],
+  ["stt_delay", "speech to text"],
+  ["llm_ttft", "LLM first token"],
+  ["tts_ttfb", "speech first audio"],
+];
+
+function argument(entry: RecordEntry, name: string): string {
+  const value = entry.arguments?.[name];
+  return typeof value === "string" ? value : String(value ?? "?");
+}
+
+/** A tool call in a few words, e.g. "Created task “Write the notes” in Apollo". */
+export function describeToolCall(entry: RecordEntry): string {
+  const project = (): string => argument(entry, "project_name");
+  let action: string;
+  switch (entry.name) {
+    case "get_project_status":
+      action = `Looked up the status of ${project()}`;
+      break;
+    case "list_projects":
+      action = "Listed the projects";
+      break;
+    case "list_tasks":
+      action = `Listed the tasks of ${project()}`;
+      break;
+    case "create_task":
+      action = `Created task “${argument(entry, "title")}” in ${project()}`;
+      break;
+    case "search_documentation":
+      action = `Searched the documentation for “${argument(entry, "query")}”`;
+      break;
+    default:
+      action = `Used the tool ${entry.name ?? "?"}`;
+  }
+  return entry.is_error ? `${action}: failed. ${entry.output ?? ""}`.trim() : action;
+}
+
+/** An agent turn's latency, or null for entries that carry none. */
+export function turnLatency(entry: RecordEntry): TurnLatency | null {
+  const latency = entry.latency;
+  if (entry.type !== "agent" || latency?.voice_to_voice === undefined) {
+    return null;
+  }
+  const parts = LATENCY_PARTS.filter(([key]) => latency[key] !== undefined).map(([key, label]) => ({
+    label,
+    seconds: latency[key] as number,
+  }));
+  return { voiceToVoice: latency.voice_to_voice, parts };
+}
+
+export function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(2)} s`;
+}
