@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fakes.pm_script import RULES
 from fakes.scripted_llm import ScriptedLLM
+from livekit import api
 
 from devstack import (
     INSTALL_HINTS,
@@ -329,3 +330,13 @@ def web_server(run_dir: Path, session_api: ApiHandle) -> Iterator[str]:
         pytest.fail(str(exc))
     yield f"http://localhost:{port}"
     proc.stop()
+
+
+@pytest.fixture
+async def lk(livekit_server: LiveKitHandle) -> AsyncIterator[api.LiveKitAPI]:
+    """A LiveKit server API client of the shared livekit-server (to check what it holds)."""
+    client = api.LiveKitAPI(
+        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret, failover=False
+    )
+    yield client
+    await client.aclose()

@@ -1,7 +1,5 @@
 """Redis or LiveKit down: 503 naming it, nothing half-made, recovery without a restart."""
 
-from collections.abc import AsyncIterator
-
 import pytest
 from livekit import api
 
@@ -10,15 +8,6 @@ from devstack import free_port
 pytestmark = pytest.mark.integration
 
 SESSION = "/api/voice/session"
-
-
-@pytest.fixture
-async def lk(livekit_server) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret, failover=False
-    )
-    yield client
-    await client.aclose()
 
 
 async def room_names(lk: api.LiveKitAPI) -> set[str]:

@@ -2,7 +2,6 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import jwt
@@ -10,15 +9,6 @@ import pytest
 from livekit import api, rtc
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def lk(livekit_server) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret, failover=False
-    )
-    yield client
-    await client.aclose()
 
 
 async def create(api_client: httpx.AsyncClient, user_id: str = "alice", **body) -> dict:

@@ -3,22 +3,12 @@
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
 
 import jwt
 import pytest
 from livekit import api, rtc
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def lk(livekit_server) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret, failover=False
-    )
-    yield client
-    await client.aclose()
 
 
 async def new_session(client, user_id: str) -> dict:
