@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 from piper import PiperVoice
-from speech_samples import synthesize_wav, word_accuracy
+from speech_samples import normalize_words, synthesize_wav, word_accuracy
 
 from voice_agent.local_speech import (
     PiperTTS,
@@ -31,6 +31,7 @@ from voice_agent.local_speech.whisper_stt import whisper_language
 pytestmark = pytest.mark.integration
 
 MIN_WORD_ACCURACY = 0.9
+DATA = Path(__file__).parent.parent / "data"
 
 SENTENCES = [
     "Create a task to update the onboarding docs for the Apollo project.",
@@ -92,6 +93,21 @@ async def test_whisper_hears_what_piper_says(
     assert accuracy >= MIN_WORD_ACCURACY, f"heard {heard.text!r} ({accuracy:.0%} of words)"
     assert heard.language == "en"
     assert 0.0 < heard.confidence <= 1.0
+
+
+async def test_the_vocabulary_makes_whisper_hear_a_project_name(whisper: WhisperSTT) -> None:
+    """The agent's "Apollo is on track", as a caller received it once (Piper with noise, over
+    WebRTC): tiny.en alone hears "The polo is on track"; told the projects' names, "Apollo"."""
+    with wave.open(str(DATA / "agent-apollo-is-on-track.wav"), "rb") as wav:
+        pcm = wav.readframes(wav.getnframes())
+        frame = rtc.AudioFrame(pcm, wav.getframerate(), 1, len(pcm) // 2)
+    told = WhisperSTT(model=whisper.model, language="en-US", hotwords="Apollo Atlas Priya")
+
+    plain = (await whisper.recognize([frame])).alternatives[0].text
+    hinted = (await told.recognize([frame])).alternatives[0].text
+
+    assert "apollo" not in normalize_words(plain), plain
+    assert normalize_words(hinted)[:3] == ["apollo", "is", "on"], hinted
 
 
 async def test_noise_free_synthesis_is_byte_identical(piper: PiperTTS) -> None:

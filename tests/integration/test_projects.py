@@ -115,6 +115,14 @@ async def test_with_nothing_close_every_project_is_suggested(store):
     assert str(caught.value).endswith("Did you mean: Apollo, Atlas, Helios, Mercury or Orion?")
 
 
+async def test_the_vocabulary_names_projects_then_owners_once(store):
+    vocabulary = await store.vocabulary()
+
+    assert vocabulary[:5] == ["Apollo", "Atlas", "Helios", "Mercury", "Orion"]
+    assert {"Priya", "Raman", "Daniel", "Kim"} <= set(vocabulary[5:])
+    assert len(vocabulary) == len(set(vocabulary))
+
+
 async def test_with_no_projects_the_error_says_so(redis):
     with pytest.raises(UnknownProjectError, match=r"^No project named 'Apollo'\. There are no"):
         await ProjectStore(redis).find_project("Apollo")

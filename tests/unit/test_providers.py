@@ -140,3 +140,34 @@ def test_the_session_language_reaches_stt_and_tts(language, sarvam_code):
     assert indian_language(language) == sarvam_code
     assert stt._opts.language == sarvam_code
     assert tts._opts.target_language_code == sarvam_code
+
+
+VOCABULARY = ["Apollo", "Priya"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "hint"),
+    [
+        (STTProvider.deepgram, {}, lambda stt: stt._opts.keyterm),
+        (
+            STTProvider.deepgram,
+            {"deepgram_model": "nova-2-general"},
+            lambda stt: [word for word, _boost in stt._opts.keywords],
+        ),
+        (STTProvider.openai, {}, lambda stt: stt._opts.prompt.removesuffix(".").split(": ")[1]),
+        (STTProvider.whisper, {}, lambda stt: stt._hotwords),
+    ],
+)
+def test_the_stt_is_told_the_vocabulary(provider, model, hint):
+    settings = WorkerSettings(**KEYS, **model)
+    stt = build_stt(settings, provider, "en-US", VOCABULARY)
+    assert hint(stt) in (VOCABULARY, "Apollo, Priya", "Apollo Priya")
+
+
+@pytest.mark.parametrize("provider", list(STTProvider))
+def test_without_a_vocabulary_no_hint_is_sent(provider):
+    stt = build_stt(WorkerSettings(**KEYS), provider, "en-IN")
+    opts = getattr(stt, "_opts", None)
+    assert not getattr(opts, "keyterm", None) and not getattr(opts, "keywords", None)
+    assert not isinstance(getattr(opts, "prompt", None), str)
+    assert getattr(stt, "_hotwords", None) is None

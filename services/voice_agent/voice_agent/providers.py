@@ -7,6 +7,8 @@ a thread), and the worker preloads them once instead of in every job.
 """
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import httpx2
 from livekit.agents import NOT_GIVEN, llm, stt, tts
@@ -19,6 +21,7 @@ from .settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
 log = logging.getLogger(__name__)
 
 FALLBACK_WHISPER_MODEL = "base.en"
+KEYWORD_BOOST = 2.0  # Deepgram's boost for a vocabulary word on models before nova-3
 
 
 def base_language(language: str) -> str:
@@ -31,12 +34,29 @@ def indian_language(language: str) -> str:
     return f"{base_language(language)}-IN"
 
 
-def build_stt(settings: WorkerSettings, provider: STTProvider, language: str) -> stt.STT:
+def build_stt(
+    settings: WorkerSettings,
+    provider: STTProvider,
+    language: str,
+    vocabulary: Sequence[str] = (),
+) -> stt.STT:
+    """The STT plugin, told to expect the words of `vocabulary` (project and people names) where
+    the provider takes such a hint: Deepgram keyterms (nova-3) or keywords, OpenAI's prompt,
+    Whisper's hotwords. Sarvam's prompt is for its translate mode only, so it gets none."""
     if provider is STTProvider.deepgram:
+        hint: dict[str, Any] = {}
+        if vocabulary:
+            nova_3 = settings.deepgram_model.startswith("nova-3")
+            hint = (
+                {"keyterm": list(vocabulary)}
+                if nova_3
+                else {"keywords": [(word, KEYWORD_BOOST) for word in vocabulary]}
+            )
         return deepgram.STT(
             model=settings.deepgram_model,
             language=language,
             api_key=settings.key(provider) or "",
+            **hint,
         )
     if provider is STTProvider.sarvam:
         return sarvam.STT(
@@ -49,9 +69,15 @@ def build_stt(settings: WorkerSettings, provider: STTProvider, language: str) ->
             model=settings.openai_stt_model,
             language=base_language(language),
             api_key=settings.key(provider) or "",
+            prompt=f"Names that may come up: {', '.join(vocabulary)}." if vocabulary else NOT_GIVEN,
         )
     model = settings.whisper_model or bundled_whisper_model() or FALLBACK_WHISPER_MODEL
-    return WhisperSTT(model=model, language=language, compute_type=settings.whisper_compute_type)
+    return WhisperSTT(
+        model=model,
+        language=language,
+        compute_type=settings.whisper_compute_type,
+        hotwords=" ".join(vocabulary) or None,
+    )
 
 
 def build_llm(settings: WorkerSettings, provider: LLMProvider) -> llm.LLM:
@@ -97,12 +123,17 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
     return PiperTTS(voice_path=voice, noise_scale=0.667, noise_w=0.8)
 
 
-def session_stt(settings: WorkerSettings, language: str, vad: vad_module.VAD) -> stt.STT:
+def session_stt(
+    settings: WorkerSettings,
+    language: str,
+    vad: vad_module.VAD,
+    vocabulary: Sequence[str] = (),
+) -> stt.STT:
     """The chosen STT, behind a FallbackAdapter when a fallback STT is configured."""
-    primary = build_stt(settings, settings.chosen_providers()[0], language)
+    primary = build_stt(settings, settings.chosen_providers()[0], language, vocabulary)
     if settings.stt_fallback_provider is None:
         return primary
-    fallback = build_stt(settings, settings.stt_fallback_provider, language)
+    fallback = build_stt(settings, settings.stt_fallback_provider, language, vocabulary)
     return stt.FallbackAdapter([primary, fallback], vad=vad)
 
 

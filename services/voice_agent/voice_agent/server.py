@@ -72,9 +72,11 @@ def session_conn_options(settings: WorkerSettings) -> SessionConnectOptions:
     )
 
 
-def build_session(settings: WorkerSettings, vad: silero.VAD, data: SessionData) -> AgentSession:
+def build_session(
+    settings: WorkerSettings, vad: silero.VAD, data: SessionData, vocabulary: list[str]
+) -> AgentSession:
     return AgentSession[SessionData](
-        stt=session_stt(settings, data.language, vad),
+        stt=session_stt(settings, data.language, vad, vocabulary),
         llm=session_llm(settings),
         tts=session_tts(settings, data.language),
         vad=vad,
@@ -162,7 +164,8 @@ async def entrypoint(ctx: JobContext) -> None:
             ctx.shutdown(reason="user_never_joined")
             return
         agent = await build_agent(settings, redis, data)
-        session = build_session(settings, ctx.proc.userdata["vad"], data)
+        vocabulary = await ProjectStore(redis).vocabulary()  # seeded by build_agent
+        session = build_session(settings, ctx.proc.userdata["vad"], data, vocabulary)
         recorder.attach(session)
         TroubleNotifier(session, data.session_id)
         session.on("function_tools_executed", metrics.count_tool_calls)

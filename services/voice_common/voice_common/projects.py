@@ -29,6 +29,7 @@ TITLE_MIN, TITLE_MAX = 3, 200
 ASSIGNEE_MAX = 64
 UPCOMING_LIMIT = 3
 MAX_LISTED_SUGGESTIONS = 6  # with no close match, suggest every project if there are this few
+VOCABULARY_LIMIT = 50  # names handed to speech recognizers (Deepgram takes up to 100 keyterms)
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FILLER_WORDS = {"the", "project", "projects"}  # "the Apollo project" names Apollo
@@ -184,6 +185,10 @@ class ProjectStore:
         projects = [Project.model_validate(record) for record in records if record]
         return sorted(projects, key=lambda project: project.name.casefold())
 
+    async def vocabulary(self) -> list[str]:
+        """The names a speech recognizer should expect in talk about these projects."""
+        return spoken_vocabulary(await self.list_projects())
+
     async def find_project(self, name: str) -> Project:
         """The project called `name` (or with that slug), ignoring case, "the" and "project"."""
         projects = await self.list_projects()
@@ -265,6 +270,14 @@ class ProjectStore:
         return sorted(
             tasks, key=lambda t: (t.due_date is None, t.due_date or date.min, t.created_at)
         )
+
+
+def spoken_vocabulary(projects: list[Project], limit: int = VOCABULARY_LIMIT) -> list[str]:
+    """Every project's name, then the words of its owner's name ("Apollo", ..., "Priya",
+    "Raman"), each once, at most `limit`: the words to tell a speech recognizer to expect."""
+    words = [project.name for project in projects]
+    words += [word for project in projects for word in project.owner.split()]
+    return list(dict.fromkeys(words))[:limit]
 
 
 def _utc_now() -> datetime:

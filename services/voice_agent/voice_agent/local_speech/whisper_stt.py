@@ -85,6 +85,8 @@ class WhisperSTT(stt.STT):
         compute_type: CTranslate2 quantization ("int8" is fastest on CPU).
         beam_size: 1 (greedy) keeps latency lowest; larger beams are slightly more accurate.
         cpu_threads: threads for one transcription; defaults to every CPU.
+        hotwords: words the speech may contain (names, jargon), space-separated: Whisper is
+            told to expect them, which keeps "Apollo" from being heard as "a polo".
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class WhisperSTT(stt.STT):
         compute_type: str = "int8",
         beam_size: int = 1,
         cpu_threads: int | None = None,
+        hotwords: str | None = None,
     ) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._options = _ModelOptions(
@@ -106,6 +109,7 @@ class WhisperSTT(stt.STT):
         )
         self._language = whisper_language(language)
         self._beam_size = beam_size
+        self._hotwords = hotwords
 
     @property
     def model(self) -> str:
@@ -154,6 +158,7 @@ class WhisperSTT(stt.STT):
             vad_filter=False,  # the session's VAD has already cut the utterance
             condition_on_previous_text=False,
             without_timestamps=True,
+            hotwords=self._hotwords,
         )
         segments = list(segments)  # the generator does the decoding
         text = " ".join(s.text.strip() for s in segments).strip()
