@@ -142,27 +142,32 @@ class SpeechSynthesizer:
 
 
 class AgentTranscriber:
-    """The local Whisper model (the bundled tiny.en, as the worker uses), loaded once."""
+    """The local Whisper model (the bundled tiny.en, as the worker uses), loaded once, told to
+    expect the same names as the worker's (the projects' vocabulary), as a user knows them."""
 
-    _stt: Any = None
+    _stts: dict[str, Any] = {}
 
     @classmethod
-    def get(cls) -> Any:
-        if cls._stt is None:
+    def get(cls, hotwords: str) -> Any:
+        if hotwords not in cls._stts:
             from voice_agent.local_speech import WhisperSTT, bundled_whisper_model
 
             model = bundled_whisper_model()
             if model is None:
                 raise CallerError("the bundled Whisper model is missing: uv sync")
-            cls._stt = WhisperSTT(model=model, language="en-US")
-        return cls._stt
+            cls._stts[hotwords] = WhisperSTT(
+                model=model, language="en-US", hotwords=hotwords or None
+            )
+        return cls._stts[hotwords]
 
     @classmethod
-    async def transcribe(cls, pcm: bytes, sample_rate: int = SAMPLE_RATE) -> str:
+    async def transcribe(
+        cls, pcm: bytes, sample_rate: int = SAMPLE_RATE, *, vocabulary: list[str] | None = None
+    ) -> str:
         if not pcm:
             return ""
         frame = rtc.AudioFrame(pcm, sample_rate, 1, len(pcm) // 2)
-        event = await cls.get().recognize([frame])
+        event = await cls.get(" ".join(vocabulary or ())).recognize([frame])
         return str(event.alternatives[0].text) if event.alternatives else ""
 
 
@@ -209,6 +214,7 @@ class VoiceCaller:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader_tasks: set[asyncio.Task[Any]] = set()
         self._mic_task: asyncio.Task[None] | None = None
+        self._vocabulary: list[str] | None = None
 
     # --- connecting ---------------------------------------------------------------------------
 
@@ -531,6 +537,18 @@ class VoiceCaller:
 
     # --- what the agent said ------------------------------------------------------------------
 
+    async def vocabulary(self) -> list[str]:
+        """The names the worker's STT is told to expect (from `GET /api/projects`), fetched once."""
+        if self._vocabulary is None:
+            from voice_common.projects import Project, spoken_vocabulary
+
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                response = await client.get(f"{self.api_url}/api/projects")
+            response.raise_for_status()
+            projects = [Project.model_validate(p) for p in response.json()["projects"]]
+            self._vocabulary = spoken_vocabulary(projects)
+        return self._vocabulary
+
     def agent_audio(self, since: float, until: float | None = None) -> bytes:
         """The agent's audio received between `since` and `until` (48 kHz 16-bit mono)."""
         end = until if until is not None else float("inf")
@@ -554,7 +572,12 @@ class VoiceCaller:
             if loud:
                 quiet = 0
             pieces[-1].append(pcm)
-        texts = [await AgentTranscriber.transcribe(b"".join(piece)) for piece in pieces if piece]
+        vocabulary = await self.vocabulary()
+        texts = [
+            await AgentTranscriber.transcribe(b"".join(piece), vocabulary=vocabulary)
+            for piece in pieces
+            if piece
+        ]
         return " ".join(t.strip() for t in texts if t.strip())
 
     async def wait_reply_end(self, turn: Turn, within: float = 30.0) -> float:
