@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -393,9 +394,7 @@ async def run_join(
             user = f"bench-join-{index}-{secrets.token_hex(3)}"
             async with VoiceCaller.connect(stack.api_url, user, keep_audio=False) as caller:
                 await caller.wait_for_agent(WAIT)
-                first = await caller.wait_for(
-                    lambda c=caller: c.loud_times[0] if c.loud_times else None, WAIT, "greeting"
-                )
+                first = await caller.wait_for(partial(first_sound, caller), WAIT, "greeting")
                 server = (
                     caller.agent_joined_server_ms / 1000 - caller.posted_wall
                     if caller.agent_joined_server_ms
@@ -422,6 +421,11 @@ async def run_join(
     finally:
         stack.stop()
     return results, load
+
+
+def first_sound(caller: VoiceCaller) -> float | None:
+    """When the caller first heard the agent, if it has."""
+    return caller.loud_times[0] if caller.loud_times else None
 
 
 def job_start_times(log: str) -> dict[str, float]:
@@ -899,8 +903,8 @@ def join_section(
         "LLM, then TTS); it leaves once the greeting has played. Times from the moment the POST "
         "was sent. The agent's join is read from the server's `joined_at` of the agent "
         "participant (millisecond wall clock, same machine) and from when the caller first saw "
-        "it (the agent usually joins before the caller has connected, so that is the caller's "
-        "own connect time). These figures gate nothing.",
+        "it (a participant update that reaches the caller after the agent's own join "
+        "completes). These figures gate nothing.",
         "",
         *header(command),
         f"- Providers: `{mode}`, {MODE_NAMES[mode]}; {len(results)} sessions, one at a time, a "
@@ -944,10 +948,11 @@ def capacity_section(
         "## Capacity: simultaneous conversations on one worker",
         "",
         "N callers at once against one worker (`MAX_CONCURRENT_JOBS=25`), arriving "
-        f"{arrival} s apart, in processes of {CALLERS_PER_PROCESS} (the rtc SDK's event "
-        "handling grows faster than linearly with the participants of one process), with "
-        f"{frame_ms} ms microphone and playback frames (10 ms frames cost the callers about "
-        "four times the CPU; the same frame size at every level keeps the levels comparable). "
+        f"{arrival} s apart, in processes of {CALLERS_PER_PROCESS} (the rtc SDK hands "
+        "every event of a process to every stream of that process, so its cost grows faster "
+        "than linearly with the callers of one process), with "
+        f"{frame_ms} ms microphone and playback frames (fewer rtc events per second for the "
+        "callers; the same frame size at every level keeps the levels comparable). "
         "Each greets, then asks the bench question turn after turn, the first turns spread "
         "over one cycle so they do not line "
         "up. CPU is utime + stime from "
@@ -1128,6 +1133,9 @@ def plot_capacity(levels: list[CapacityLevel], path: Path) -> bool:
     mem = res.twinx()
     mem.plot(n, [(lv.rss_peak - lv.rss_idle) / lv.sessions / 1e6 for lv in levels], "s--",
              color="C3", label="RSS per conversation (MB)")  # fmt: skip
+    mem.plot(n, [(lv.pss_peak - lv.pss_idle) / lv.sessions / 1e6 for lv in levels], "^--",
+             color="C2", label="PSS per conversation (MB)")  # fmt: skip
+    mem.axhline(TARGETS["memory_per_session_mb"], color="grey", linestyle=":")
     res.set_xlabel("simultaneous conversations")
     res.set_ylabel("cores")
     mem.set_ylabel("MB per conversation")
