@@ -32,10 +32,11 @@ async def create(client: httpx.AsyncClient, user_id: str) -> dict:
 
 async def test_the_agent_joins_a_session_created_through_the_api(client, voice_worker):
     created = await create(client, "worker-join")
-    state = await asyncio.wait_for(
-        wait_for_session(client, created["session_id"], agent_joined), 60
+    # the webhook records the participant, then advances the status: wait for both
+    await asyncio.wait_for(
+        wait_for_session(client, created["session_id"], lambda s: s["status"] == "active"), 60
     )
-    assert state["status"] == "active"
+    assert agent_joined((await client.get(f"/api/voice/session/{created['session_id']}")).json())
     assert voice_worker.job_pid(created["session_id"]) is not None, "one log line per job"
 
     ended = await client.delete(f"/api/voice/session/{created['session_id']}")
@@ -66,3 +67,18 @@ async def test_worker_health_and_metrics_endpoints(voice_worker):
         metrics = await http.get(f"http://127.0.0.1:{voice_worker.metrics_port}/metrics")
     assert health.status_code == 200
     assert "voice_agent_active_sessions" in metrics.text
+
+
+async def test_a_burst_of_sessions_on_an_idle_worker_is_served_without_re_dispatch(
+    client, voice_worker
+):
+    """Sessions created at the same moment all get their agent from the first dispatch (the
+    shared session API's dispatch watchdog is off): the worker admits jobs by count, not by
+    LiveKit's estimate for jobs not yet started, which refused all but the first."""
+    created = await asyncio.gather(*(create(client, f"burst-{i}") for i in range(4)))
+    await asyncio.wait_for(
+        asyncio.gather(*(wait_for_session(client, c["session_id"], agent_joined) for c in created)),
+        60,
+    )
+    for c in created:
+        await client.delete(f"/api/voice/session/{c['session_id']}")

@@ -9,12 +9,21 @@ Redis, and marks the session ended with a usage summary when the job ends, howev
 import asyncio
 import json
 import logging
+import math
 import tempfile
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import AgentServer, AgentSession, APIConnectOptions, JobContext, JobProcess
+from livekit.agents import (
+    AgentServer,
+    AgentSession,
+    APIConnectOptions,
+    JobContext,
+    JobProcess,
+    JobRequest,
+)
 from livekit.agents.inference import TurnDetector
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import silero
@@ -176,6 +185,42 @@ async def entrypoint(ctx: JobContext) -> None:
         raise
 
 
+class JobAdmission:
+    """Accepts a job while fewer than `max_jobs` are running or starting, and refuses it
+    otherwise without ending it, so that livekit-server offers it to another worker.
+
+    LiveKit's own availability check cannot be used for this: while no job runs it counts a job
+    accepted but not yet started as `load_threshold / num_idle_processes`, so an idle worker
+    with one prewarmed process refused everything after the first request of a burst, and
+    livekit-server dropped those dispatches. The worker therefore reports itself always
+    available (`load_threshold=inf`) and admits jobs here.
+    """
+
+    STARTING_SECONDS = 30.0  # an accepted job not running by then was not given to this worker
+
+    def __init__(self, server: AgentServer, max_jobs: int) -> None:
+        self.server = server
+        self.max_jobs = max_jobs
+        self._starting: dict[str, float] = {}  # job id -> when it was accepted
+
+    async def __call__(self, request: JobRequest) -> None:
+        running = {info.job.id for info in self.server.active_jobs}
+        now = time.monotonic()
+        self._starting = {
+            job: at
+            for job, at in self._starting.items()
+            if job not in running and now - at < self.STARTING_SECONDS
+        }
+        if len(running) + len(self._starting) >= self.max_jobs:
+            log.warning(
+                "job refused, worker full room=%s running=%d", request.room.name, len(running)
+            )
+            await request.reject(terminate=False)
+            return
+        self._starting[request.id] = now
+        await request.accept()
+
+
 class JobCountLoad:
     """Worker load as running jobs / capacity, instead of LiveKit's default CPU measure.
 
@@ -206,7 +251,7 @@ def build_server(settings: WorkerSettings) -> AgentServer:
         drain_timeout=settings.drain_timeout_seconds,
         initialize_process_timeout=settings.process_init_timeout_seconds,
         **idle,
-        load_threshold=1.0,
+        load_threshold=math.inf,  # admission is JobAdmission's
         setup_fnc=prewarm,
         prometheus_port=settings.worker_metrics_port or None,
         prometheus_multiproc_dir=tempfile.mkdtemp(prefix="voice-agent-metrics-"),
@@ -217,5 +262,6 @@ def build_server(settings: WorkerSettings) -> AgentServer:
 
     server.on("worker_registered", _ready)
     # Job processes are spawned and receive the entrypoint by pickling: it must be module-level.
-    server.rtc_session(entrypoint, agent_name=settings.agent_name)
+    admission = JobAdmission(server, settings.max_concurrent_jobs)
+    server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=admission)
     return server
