@@ -174,8 +174,18 @@ def livekit_server(
     proc.stop()
 
 
+# Provider keys in the session API's environment, as a shared .env would put them there: the API
+# never uses them, and no response may carry them (tests/integration/test_api_fuzz.py).
+PROVIDER_KEYS = {
+    "OPENAI_API_KEY": "sk-proj-fake-openai-key-for-tests-0123456789",
+    "DEEPGRAM_API_KEY": "fake-deepgram-key-for-tests-0123456789",
+    "SARVAM_API_KEY": "fake-sarvam-key-for-tests-0123456789",
+}
+
+
 def api_env(livekit: LiveKitHandle, redis_url: str, port: int, **overrides: str) -> dict[str, str]:
     env = {
+        **PROVIDER_KEYS,
         "APP_ENV": "development",
         "HOST": "127.0.0.1",
         "PORT": str(port),

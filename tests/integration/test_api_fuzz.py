@@ -1,11 +1,14 @@
 """Property-based fuzzing of the session API from its own OpenAPI schema (schemathesis).
 
-Every operation, with generated valid and invalid input: no 5xx, and every status code, content
-type and body conforms to the schema the API publishes. The number of examples is bounded.
+Every operation, with generated valid and invalid input: no 5xx, every status code, content
+type and body conforms to the schema the API publishes, and no response carries a secret (the
+LiveKit API secret, the provider keys in the API's environment). The number of examples is
+bounded.
 """
 
 import pytest
 import schemathesis
+from conftest import PROVIDER_KEYS
 from hypothesis import HealthCheck, settings
 
 from session_api.main import create_app
@@ -27,4 +30,11 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_every_operation_conforms_to_its_schema(case, session_api):
-    case.call_and_validate(base_url=session_api.url)
+    response = case.call_and_validate(base_url=session_api.url)
+
+    secrets = [session_api.env["LIVEKIT_API_SECRET"], *PROVIDER_KEYS.values()]
+    headers = "\n".join(
+        f"{name}: {value}" for name, values in response.headers.items() for value in values
+    )
+    for secret in secrets:
+        assert secret not in response.text and secret not in headers, case.operation.label
