@@ -7,6 +7,7 @@ import signal
 
 import httpx
 import pytest
+from voice_caller import VoiceCaller
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +83,19 @@ async def test_a_burst_of_sessions_on_an_idle_worker_is_served_without_re_dispat
     )
     for c in created:
         await client.delete(f"/api/voice/session/{c['session_id']}")
+
+
+async def test_when_the_user_hangs_up_the_job_ends_the_session_as_user_left(
+    client, session_api, voice_worker
+):
+    """The agent leaves as soon as its conversation is over, instead of staying in the empty
+    room (holding a worker slot) until livekit-server closes it."""
+    async with VoiceCaller.connect(session_api.url, "hangs-up", keep_audio=False) as caller:
+        await caller.wait_for_greeting(30)
+        session_id = caller.session_id
+    state = await asyncio.wait_for(
+        wait_for_session(client, session_id, lambda s: s["status"] == "ended"), 60
+    )
+    assert state["end_reason"] == "user_left"
+    ended = [line for line in voice_worker.proc.log_text().splitlines() if "job ended" in line]
+    assert any(f"session_id={session_id} reason=user_left" in line for line in ended)

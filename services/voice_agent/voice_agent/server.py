@@ -20,6 +20,8 @@ from livekit.agents import (
     AgentServer,
     AgentSession,
     APIConnectOptions,
+    CloseEvent,
+    CloseReason,
     JobContext,
     JobProcess,
     JobRequest,
@@ -177,12 +179,29 @@ async def entrypoint(ctx: JobContext) -> None:
         session = build_session(settings, ctx.proc.userdata["vad"], data, vocabulary)
         recorder.attach(session)
         TroubleNotifier(session, data.session_id)
+        session.on("close", lambda event: end_job(ctx, event))
         session.on("function_tools_executed", metrics.count_tool_calls)
         await session.start(agent=agent, room=ctx.room, record=False)
     except Exception as exc:
         log.exception("job failed session_id=%s room=%s", data.session_id, ctx.job.room.name)
         ctx.shutdown(reason=f"agent_error: {type(exc).__name__}")
         raise
+
+
+def end_job(ctx: JobContext, event: CloseEvent) -> None:
+    """The conversation is over once its AgentSession closes (the user hung up, or errors LiveKit
+    cannot recover from): leave the room now. Otherwise the job process stays in the room, holding
+    a worker slot and its memory, until livekit-server closes the empty room (its departure
+    timeout) and cuts the agent off mid-connection."""
+    if event.reason is CloseReason.JOB_SHUTDOWN:
+        return  # the job is already ending
+    if event.reason is CloseReason.PARTICIPANT_DISCONNECTED:
+        reason = "user_left"
+    elif event.error is not None:
+        reason = f"agent_error: {type(event.error).__name__}"
+    else:
+        reason = event.reason.value
+    ctx.shutdown(reason=reason)
 
 
 class JobAdmission:
