@@ -11,7 +11,7 @@ DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile s
 	frontend/Dockerfile
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dev up down logs test test-e2e bench bench-api bench-voice lint fmt
+.PHONY: help setup dev up down logs test test-e2e bench bench-api bench-voice bench-soak lint fmt
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ test: setup ## Set up, then run every test: the web client's unit tests, then py
 test-e2e: setup ## Run only the end-to-end tests
 	$(PYTEST) -m e2e
 
-bench: bench-api bench-voice ## Run the benchmarks (never part of `make test`)
+bench: bench-api bench-voice bench-soak ## Run the benchmarks (never part of `make test`)
 
 bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md
 	@scripts/setup.sh bench
@@ -57,3 +57,6 @@ fmt: ## Format the Python code
 
 bench-voice: setup ## Voice latency, agent join and capacity with a scripted caller; writes docs/benchmarks.md
 	$(UV) run --frozen python bench/voice.py all --write
+
+bench-soak: setup ## Six minutes of session churn plus conversations: errors and memory; writes docs/benchmarks.md
+	$(UV) run --frozen python bench/soak.py --write

@@ -96,6 +96,7 @@ def start_voice_stack(
     transcript: str,
     max_jobs: int = 25,
     worker_overrides: dict[str, str] | None = None,
+    api_overrides: dict[str, str] | None = None,
 ) -> VoiceStack:
     """Start everything; on failure stop what was started and raise."""
     stack = VoiceStack(mode, run_dir)
@@ -126,6 +127,7 @@ def start_voice_stack(
             "RATE_LIMIT_PER_USER_PER_MINUTE": "0",
             "RATE_LIMIT_PER_IP_PER_MINUTE": "0",
             "LOG_LEVEL": "warning",
+            **(api_overrides or {}),
         }
         stack.processes.append(devstack.start_session_api(api_env, logs))
         stack.api_url = f"http://127.0.0.1:{api_port}"
