@@ -7,6 +7,7 @@ Redis, and marks the session ended with a usage summary when the job ends, howev
 """
 
 import asyncio
+import importlib
 import json
 import logging
 import math
@@ -71,6 +72,25 @@ def prewarm(proc: JobProcess) -> None:
     if tts is TTSProvider.piper:
         build_tts(settings, tts, settings.default_language).prewarm()
     get_index(settings.docs_folder)
+    import_lazy_modules()
+
+
+# Modules the OpenAI SDK and anyio import on first use, which is the first LLM request of a
+# session, on the job's event loop: LiveKit logs each as "event loop blocked for 100-300 ms
+# importing ...", delaying the greeting. Imported once per process here instead.
+LAZY_MODULES = (
+    "anyio._backends._asyncio",
+    "openai.lib.streaming.chat",
+    "openai.resources.audio",
+)
+
+
+def import_lazy_modules() -> None:
+    for name in LAZY_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # moved in another version: the cost returns, nothing breaks
+            log.warning("prewarm could not import %s", name)
 
 
 def session_conn_options(settings: WorkerSettings) -> SessionConnectOptions:
