@@ -96,6 +96,23 @@ async def test_signed_but_malformed_body_is_rejected_without_change(client, live
         assert "error" in response.json()
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""]
+)
+async def test_a_signed_event_with_another_content_type_is_400_and_changes_nothing(
+    client, livekit_server, content_type
+):
+    session = await new_session(client)
+    body = event("room_finished", session["room"])
+    auth = signed(body, livekit_server.api_key, livekit_server.api_secret)
+
+    response = await post(client, body, auth, content_type=content_type)
+
+    assert response.status_code == 400
+    assert "content type" in response.json()["error"]["message"]
+    assert await status_of(client, session["session_id"]) == "created"
+
+
 async def test_events_for_unknown_rooms_are_ignored(client, livekit_server):
     body = event("room_finished", "someone-elses-room")
     response = await post(

@@ -15,6 +15,8 @@ router = APIRouter(prefix="/api/livekit", tags=["webhooks"])
 # What moves a session; every other event (room_started, track_published...) is acknowledged
 # without touching Redis: each session brings several of them.
 HANDLED_EVENTS = {"participant_joined", "participant_left", "room_finished"}
+# livekit-server sends application/webhook+json; plain JSON is accepted too.
+WEBHOOK_MEDIA_TYPES = {"application/webhook+json", "application/json"}
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,13 @@ async def receive_webhook(
     raw = await request.body()
     if not authorization:
         raise ApiError(401, "unauthorized", "Missing webhook signature")
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in WEBHOOK_MEDIA_TYPES:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"Webhook content type must be application/webhook+json, not {media_type or 'none'}",
+        )
     try:
         body = raw.decode()
     except UnicodeDecodeError:
