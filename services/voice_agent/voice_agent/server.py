@@ -81,7 +81,10 @@ def prewarm(proc: JobProcess) -> None:
 LAZY_MODULES = (
     "anyio._backends._asyncio",
     "openai.lib.streaming.chat",
+    "openai.pagination",
     "openai.resources.audio",
+    "openai.resources.chat.completions.completions",
+    "openai.resources.models",
 )
 
 
@@ -261,11 +264,12 @@ class JobAdmission:
 
 
 class JobCountLoad:
-    """Worker load as running jobs / capacity, instead of LiveKit's default CPU measure.
+    """The load the worker reports to livekit-server, which sends a job to the least loaded
+    worker: running jobs / capacity, instead of LiveKit's default CPU measure.
 
     Each conversation is a bounded load, while CPU readings spike whenever a job process starts
-    and loads its models: with the CPU measure a worker on a small machine marks itself full in
-    those moments, and livekit-server drops a dispatch it cannot place (it never retries).
+    and loads its models; those spikes say nothing about how many more conversations a worker
+    can take. (Whether it takes one is JobAdmission's decision.)
     """
 
     def __init__(self, max_jobs: int) -> None:
