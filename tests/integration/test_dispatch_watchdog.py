@@ -67,3 +67,37 @@ async def test_an_agent_that_joins_in_time_is_not_dispatched_again(
         assert await redis.hget(keys.session(session_id), "dispatch_attempts") is None
     finally:
         await redis.aclose()
+
+
+async def test_an_agent_slow_to_start_is_not_dispatched_twice(
+    start_api, session_api, livekit_server, redis_server, scripted_llm_server, run_dir
+):
+    """livekit-server lists no job for a dispatch until its agent has joined, so a job waiting
+    for a job process looks like a dropped dispatch. The worker tells the watchdog it accepted
+    the job, and the watchdog waits for it instead of sending a second agent."""
+    slow = "slow-agent"
+    env = worker_env(
+        livekit_server, redis_server.url, scripted_llm_server.url, free_port(), 0,
+        AGENT_NAME=slow, WORKER_METRICS_PORT="0",
+        IDLE_PROCESSES="0",  # no prewarmed process: each job waits seconds for one
+    )  # fmt: skip
+    worker = start_worker(env, run_dir / "logs", name="worker-slow")
+    api = start_api(
+        AGENTS=json.dumps({slow: {"agent_name": slow}}),
+        AGENT_DISPATCH_ATTEMPTS="3",
+        AGENT_JOIN_TIMEOUT_SECONDS="1",  # shorter than the job's start
+    )
+    try:
+        async with api.client() as client:
+            created = await client.post(
+                "/api/voice/session", json={"user_id": "u3", "agent_id": slow}
+            )
+            session_id = created.json()["session_id"]
+            await asyncio.wait_for(agent_joined(client, session_id), 60)
+    finally:
+        worker.stop()
+    log = worker.log_text()
+    started, joined = log.index("received job request"), log.index("job started session_id=")
+    assert "no warmed process available" in log[started:joined], "the job did start slowly"
+    assert log.count(f"job started session_id={session_id}") == 1
+    assert "agent dispatched again session_id=" + session_id not in api.proc.log_text()

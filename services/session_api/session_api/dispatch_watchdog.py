@@ -5,7 +5,8 @@ worker full, or a worker that just died) and never retries it, which leaves a us
 room. Each new session is registered as awaiting its agent; the agent's `participant_joined`
 webhook clears it. Any replica's watchdog claims a session that is due (ZREM is the claim, so
 exactly one replica acts), dispatches again through CreateDispatch, and reschedules it, up to
-a number of attempts.
+a number of attempts. A session whose job a worker has accepted (`agent_starting`, set by the
+worker) is not dispatched again while that marker lives.
 """
 
 import asyncio
@@ -85,6 +86,13 @@ class DispatchWatchdog:
         participants = await self._redis.hvals(keys.participants(session_id))
         if any(json.loads(info).get("kind") == "agent" for info in participants):
             return
+        if await self._redis.exists(keys.agent_starting(session_id)):
+            # A worker accepted the job and its agent is starting: wait for it, do not send
+            # a second one (livekit-server lists the job only once the agent has joined).
+            await self._redis.zadd(
+                keys.AWAITING_AGENT, {session_id: _ms(time.time()) + self._retry_ms}
+            )
+            return
         attempt = await self._redis.hincrby(keys.session(session_id), F.dispatch_attempts, 1)
         if attempt > self._max_attempts:
             log.error(
@@ -103,7 +111,7 @@ class DispatchWatchdog:
             session_id, record[F.user_id], record[F.language], json.loads(record[F.metadata])
         )
         try:
-            await self._livekit.dispatch_agent(
+            dispatched = await self._livekit.dispatch_agent(
                 record[F.room], agent_name=agent.agent_name, dispatch_metadata=metadata
             )
         finally:
@@ -111,9 +119,10 @@ class DispatchWatchdog:
             await self._redis.zadd(
                 keys.AWAITING_AGENT, {session_id: _ms(time.time()) + self._retry_ms}
             )
-        log.warning(
-            "agent dispatched again session_id=%s room=%s attempt=%d",
-            session_id,
-            record[F.room],
-            attempt,
-        )
+        if dispatched:
+            log.warning(
+                "agent dispatched again session_id=%s room=%s attempt=%d",
+                session_id,
+                record[F.room],
+                attempt,
+            )

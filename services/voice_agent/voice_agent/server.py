@@ -31,6 +31,7 @@ from livekit.agents.inference import TurnDetector
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import silero
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from voice_common import redis_keys as keys
 from voice_common.projects import ProjectStore
@@ -49,10 +50,10 @@ from .trouble import TroubleNotifier
 log = logging.getLogger("voice_agent")
 
 
-def dispatch_metadata(ctx: JobContext) -> dict[str, object]:
+def dispatch_metadata(text: str) -> dict[str, object]:
     """The session API's dispatch metadata (session id, user id, language), or {} if absent."""
     try:
-        value = json.loads(ctx.job.metadata or "{}")
+        value = json.loads(text or "{}")
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -155,7 +156,7 @@ async def build_agent(
 async def entrypoint(ctx: JobContext) -> None:
     """One job: the agent talks with the user of one session."""
     settings: WorkerSettings = ctx.proc.userdata["settings"]
-    meta = dispatch_metadata(ctx)
+    meta = dispatch_metadata(ctx.job.metadata)
     data = SessionData(
         session_id=str(meta.get("session_id") or ctx.job.room.name),
         user_id=str(meta.get("user_id") or "anonymous"),
@@ -227,6 +228,9 @@ def end_job(ctx: JobContext, event: CloseEvent) -> None:
     ctx.shutdown(reason=reason)
 
 
+AGENT_START_GRACE_SECONDS = 20  # how long an accepted job may take to join its room
+
+
 class JobAdmission:
     """Accepts a job while fewer than `max_jobs` are running or starting, and refuses it
     otherwise without ending it, so that livekit-server offers it to another worker.
@@ -240,10 +244,12 @@ class JobAdmission:
 
     STARTING_SECONDS = 30.0  # an accepted job not running by then was not given to this worker
 
-    def __init__(self, server: AgentServer, max_jobs: int) -> None:
+    def __init__(self, server: AgentServer, max_jobs: int, redis_url: str | None = None) -> None:
         self.server = server
         self.max_jobs = max_jobs
         self._starting: dict[str, float] = {}  # job id -> when it was accepted
+        self._redis_url = redis_url
+        self._redis: Redis | None = None
 
     async def __call__(self, request: JobRequest) -> None:
         running = {info.job.id for info in self.server.active_jobs}
@@ -260,7 +266,30 @@ class JobAdmission:
             await request.reject(terminate=False)
             return
         self._starting[request.id] = now
+        await self._announce_start(request)  # first: accept() returns once a process is free
         await request.accept()
+
+    async def _announce_start(self, request: JobRequest) -> None:
+        """Tell session-api's dispatch watchdog that the agent is on its way.
+
+        livekit-server lists no job for a dispatch until the agent has joined, so a job that
+        takes a while to start (no prewarmed process free) looks like a dropped dispatch, and
+        the watchdog would send a second agent. A marker that lives AGENT_START_GRACE_SECONDS
+        makes it wait instead.
+        """
+        if not self._redis_url:
+            return
+        session_id = dispatch_metadata(request.job.metadata).get("session_id")
+        if not isinstance(session_id, str):
+            return
+        if self._redis is None:
+            self._redis = Redis.from_url(self._redis_url, decode_responses=True)
+        try:
+            await self._redis.set(
+                keys.agent_starting(session_id), request.id, ex=AGENT_START_GRACE_SECONDS
+            )
+        except RedisError as exc:  # the watchdog may then dispatch again; the job goes on
+            log.warning("could not announce the job session_id=%s error=%s", session_id, exc)
 
 
 class JobCountLoad:
@@ -305,6 +334,6 @@ def build_server(settings: WorkerSettings) -> AgentServer:
 
     server.on("worker_registered", _ready)
     # Job processes are spawned and receive the entrypoint by pickling: it must be module-level.
-    admission = JobAdmission(server, settings.max_concurrent_jobs)
+    admission = JobAdmission(server, settings.max_concurrent_jobs, settings.redis_url)
     server.rtc_session(entrypoint, agent_name=settings.agent_name, on_request=admission)
     return server

@@ -9,6 +9,8 @@ One place names every key so that the two services cannot drift apart.
 - `user:{user_id}:sessions`   sorted set: session ids scored by creation time (ms)
 - `sessions:active`           set: ids of sessions whose status is `active`
 - `sessions:awaiting_agent`   sorted set: sessions whose agent has not joined, by re-dispatch time
+- `session:{id}:agent_starting` string with TTL: a worker accepted the session's job (the
+                              agent is on its way; the dispatch watchdog waits for it)
 - `webhook:seen:{event_id}`   string with TTL: webhook events already applied (replay guard)
 - `ratelimit:{scope}:{key}`     string with TTL: GCRA theoretical arrival time (ms)
 - `projects:index`            set: slugs of every project (see `voice_common.projects`)
@@ -56,6 +58,10 @@ def session(session_id: str) -> str:
 
 def participants(session_id: str) -> str:
     return f"session:{session_id}:participants"
+
+
+def agent_starting(session_id: str) -> str:
+    return f"session:{session_id}:agent_starting"
 
 
 def transcript(session_id: str) -> str:
