@@ -1050,6 +1050,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def save_figure(plt: Any, fig: Any, path: Path) -> bool:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def plot_latency(runs: list[LatencyRun], path: Path) -> bool:
     plt = _pyplot()
     if plt is None:
@@ -1082,11 +1090,7 @@ def plot_latency(runs: list[LatencyRun], path: Path) -> bool:
     dist.set_ylabel("share of turns")
     dist.set_title("Distribution")
     dist.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return save_figure(plt, fig, path)
 
 
 def plot_join(results: list[JoinResult], path: Path) -> bool:
@@ -1106,11 +1110,7 @@ def plot_join(results: list[JoinResult], path: Path) -> bool:
     ax.set_xlabel("ms after POST /api/voice/session")
     ax.set_ylabel("share of sessions")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return save_figure(plt, fig, path)
 
 
 def plot_capacity(levels: list[CapacityLevel], path: Path) -> bool:
@@ -1141,11 +1141,7 @@ def plot_capacity(levels: list[CapacityLevel], path: Path) -> bool:
     mem.set_ylabel("MB per conversation")
     res.legend(loc="upper left", fontsize=8)
     mem.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return save_figure(plt, fig, path)
 
 
 # --- docs/benchmarks.md -----------------------------------------------------------------------
