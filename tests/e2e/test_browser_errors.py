@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -12,9 +13,11 @@ import pytest
 from browser import (
     LaunchPage,
     artifact,
+    browser_launcher,
     expect,
     microphone_flags,
     route_session_api,
+    write_silence,
 )
 
 from devstack import free_port
@@ -26,6 +29,17 @@ AGENT_JOIN_S = 45
 # right after it was created would otherwise still get its agent, alone in a room LiveKit
 # creates again, holding a worker slot until the room's empty timeout.)
 NO_WORKER = {"AGENTS": json.dumps({"pm-agent": {"agent_name": "no-worker-serves-this"}})}
+
+
+@pytest.fixture(scope="module")
+def silence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_silence(tmp_path_factory.mktemp("speech") / "silence.wav")
+
+
+@pytest.fixture
+async def launch_page() -> AsyncIterator[LaunchPage]:
+    async with browser_launcher() as launch:
+        yield launch
 
 
 async def test_a_refused_microphone_says_how_to_allow_it_and_typing_still_works(
