@@ -48,6 +48,8 @@ from redis.asyncio import Redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
+from voice_stack import cpu_seconds, process_tree  # noqa: E402
+
 import devstack  # noqa: E402
 from session_api.livekit_gateway import LiveKitGateway  # noqa: E402
 from session_api.store import SessionRecord, SessionStore, utc_now  # noqa: E402
@@ -228,33 +230,6 @@ def with_stack(
 
 
 # --- measurements: CPU from /proc, latency samples ------------------------------------------
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its descendants (uvicorn's worker processes)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-    tree, frontier = [pid], [pid]
-    while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        tree += frontier
-    return tree
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of these processes, in seconds."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLK_TCK
 
 
 def machine_busy_seconds() -> float:
