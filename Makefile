@@ -11,13 +11,16 @@ DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile s
 	frontend/Dockerfile
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dev up down logs test test-e2e bench bench-api bench-voice bench-soak lint fmt
+.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-soak lint fmt
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 setup: ## Install everything the tests and `make dev` need (uv, redis, nginx, livekit-server, npm)
 	@scripts/setup.sh
+
+setup-docker: ## The Docker engine, compose plugin and base images the compose tests need (as root)
+	@scripts/setup.sh docker
 
 dev: setup ## Run the whole stack as native processes (no Docker); Ctrl-C stops it
 	$(UV) run --frozen python scripts/devstack.py
@@ -31,12 +34,15 @@ down: ## Stop the Docker Compose stack
 logs: ## Follow the Docker Compose logs
 	docker compose logs -f
 
-test: setup ## Set up, then run every test: the web client's unit tests, then pytest (all markers)
+test: setup setup-docker ## Set up, then run every test: the web client's unit tests, then pytest (all markers)
 	cd frontend && npm run --silent test
 	$(PYTEST)
 
 test-e2e: setup ## Run only the end-to-end tests
 	$(PYTEST) -m e2e
+
+test-compose: setup setup-docker ## Run only the compose tests: the real containers, built and started
+	$(PYTEST) -m compose
 
 bench: bench-api bench-voice bench-soak ## Run the benchmarks (never part of `make test`)
 
@@ -44,11 +50,12 @@ bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes doc
 	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/api_load.py --write
 
-lint: setup ## ruff, mypy, hadolint, compose schema check
+lint: setup ## ruff, mypy, hadolint, `docker compose config`, the deployment files' checks
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy services scripts
 	$(UV) run --frozen hadolint $(DOCKERFILES)
+	docker compose -f docker-compose.yml config --quiet
 	$(PYTEST) -q tests/unit/test_deployment_files.py
 
 fmt: ## Format the Python code

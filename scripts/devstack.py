@@ -200,7 +200,14 @@ def livekit_config(ports: LiveKitPorts, redis_port: int | None, webhook_url: str
     """The repository's livekit.yaml with this run's ports, Redis and webhook URL."""
     config = yaml.safe_load((REPO / "livekit.yaml").read_text())
     config["port"] = ports.http
-    config["rtc"].update(tcp_port=ports.rtc_tcp, udp_port=ports.rtc_udp, node_ip="127.0.0.1")
+    # Natively every participant is on this host and sends media to 127.0.0.1, so the server
+    # listens on loopback too (in a container it must not: see livekit.yaml).
+    config["rtc"].update(
+        tcp_port=ports.rtc_tcp,
+        udp_port=ports.rtc_udp,
+        node_ip="127.0.0.1",
+        enable_loopback_candidate=True,
+    )
     if redis_port is None:
         config.pop("redis", None)
     else:

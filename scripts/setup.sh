@@ -6,6 +6,9 @@
 #   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
 #   the web client's npm packages and build (frontend/dist)
 # `scripts/setup.sh bench` also installs what the benchmarks use (wrk).
+# `scripts/setup.sh docker` sets up what the compose tests need: the Docker engine (Debian's
+#   docker.io, dockerd started as root), the compose plugin (built from its Go module when
+#   missing), and base images (stand-ins where no registry answers: tests/compose/standins/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +73,65 @@ ensure_frontend() {
   fi
 }
 
+# ---- Docker, for the compose tests (`scripts/setup.sh docker`) -------------------------------
+COMPOSE_VERSION=2.40.3
+DOCKER_LOG="${XDG_CACHE_HOME:-$HOME/.cache}/voice-stack/dockerd.log"
+
+# The compose plugin: found by `docker compose`, else built from its Go module (`go install`
+# refuses it for its replace directives) into the user's CLI plugin folder.
+ensure_compose_plugin() {
+  docker compose version >/dev/null 2>&1 && return
+  command -v go >/dev/null || fail "docker compose is missing and Go is not installed: install Go, or the compose plugin"
+  say "building docker compose v$COMPOSE_VERSION from its Go module (a few minutes, once)"
+  local module="github.com/docker/compose/v2" dir plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+  dir=$(cd "$(mktemp -d)" && go mod download -json "$module@v$COMPOSE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$plugins"
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-X $module/internal.Version=v$COMPOSE_VERSION" -o "$plugins/docker-compose" ./cmd)
+  docker compose version >/dev/null || fail "the built compose plugin does not run"
+}
+
+# The engine: Debian's docker.io, and dockerd started when none answers. Its userland proxy is
+# off: engine 20.10's proxy answers UDP from the wrong source address (moby/moby#11998, fixed in
+# engine 28), which would break WebRTC media through the published UDP port; without the proxy
+# the kernel forwards the published ports, as a fixed engine's proxy does in effect.
+ensure_docker_engine() {
+  command -v dockerd >/dev/null || apt_install docker.io
+  command -v docker >/dev/null || apt_install docker.io
+  docker info >/dev/null 2>&1 && return
+  say "starting dockerd (log: $DOCKER_LOG)"
+  mkdir -p "$(dirname "$DOCKER_LOG")"
+  nohup dockerd --userland-proxy=false >"$DOCKER_LOG" 2>&1 &
+  for _ in $(seq 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 1
+  done
+  tail -20 "$DOCKER_LOG" >&2
+  fail "dockerd did not answer within 60 s"
+}
+
+setup_docker() {
+  if [ "$(id -u)" != 0 ] && ! docker info >/dev/null 2>&1; then
+    say "no Docker engine and not root: the compose tests will be skipped (in CI: fail)." \
+      "Install docker.io and the compose plugin, start dockerd, and run again"
+    return
+  fi
+  [ "$(id -u)" = 0 ] && ensure_docker_engine
+  ensure_compose_plugin
+  # Base images: pulled where a registry answers, else stand-ins built here (see the script).
+  if [ "$(id -u)" = 0 ]; then
+    command -v debootstrap >/dev/null || apt_install debootstrap
+    tests/compose/standins/build.sh
+  fi
+}
+
 ensure_uv
+if [ "${1:-}" = docker ]; then
+  ensure_livekit  # the livekit-server stand-in image carries this binary
+  setup_docker
+  say "docker ready"
+  exit 0
+fi
 say "syncing the Python workspace (uv sync --frozen)"
 UV_PYTHON_DOWNLOADS=never uv sync --frozen --all-packages --quiet
 command -v redis-server >/dev/null || apt_install redis-server

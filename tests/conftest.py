@@ -36,12 +36,12 @@ from devstack import (
     start_worker,
 )
 
-CATEGORY_MARKERS = {"unit", "integration", "e2e"}
+CATEGORY_MARKERS = {"unit", "integration", "e2e", "compose"}
 IN_CI = os.environ.get("CI") == "true"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test module carries exactly one category marker (unit, integration or e2e)."""
+    """Every test module carries exactly one category marker (unit, integration, e2e, compose)."""
     wrong = set()
     for item in items:
         found = {m.name for m in item.iter_markers() if m.name in CATEGORY_MARKERS}
@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             wrong.add(f"{item.module.__name__}: {sorted(found) or 'none'}")
     if wrong:
         raise pytest.UsageError(
-            "each test module needs exactly one of unit/integration/e2e: "
+            "each test module needs exactly one of unit/integration/e2e/compose: "
             + "; ".join(sorted(wrong))
         )
 

@@ -11,6 +11,7 @@ request is kept in `requests` so tests can see what the model was shown.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import re
@@ -65,16 +66,16 @@ class ScriptedLLM:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    async def start(self) -> str:
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         app = web.Application()
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._completions)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/v1"
+        self.url = f"http://{host}:{port}/v1"
         return self.url
 
     async def stop(self) -> None:
@@ -177,3 +178,25 @@ class ScriptedLLM:
         await response.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
         await response.write_eof()
         return response
+
+
+async def _serve(host: str, port: int) -> None:
+    from fakes.voice_script import RULES
+
+    llm = ScriptedLLM(RULES)
+    print(f"ScriptedLLM (a fake of OpenAI's chat completions) on {await llm.start(host, port)}")
+    await asyncio.Event().wait()  # until the process is stopped
+
+
+def main() -> None:
+    """`python -m fakes.scripted_llm --host H --port P`: the voice script's rules, served until
+    stopped (the compose tests run it in a container, as the LLM the worker reaches)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=11434)
+    args = parser.parse_args()
+    asyncio.run(_serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

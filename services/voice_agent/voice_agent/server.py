@@ -16,7 +16,7 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any
 
-from livekit import rtc
+from livekit import api, rtc
 from livekit.agents import (
     AgentServer,
     AgentSession,
@@ -41,6 +41,8 @@ from voice_common.session_status import SessionTransitions
 from . import metrics
 from .agent import INSTRUCTIONS, ProjectAssistant, SessionData, language_name
 from .docs_search import get_index
+from .draining import DrainingAgentServer
+from .health import clear_registered, mark_registered
 from .memory import memory_instructions, previous_turns
 from .providers import build_stt, build_tts, session_llm, session_stt, session_tts
 from .settings import STTProvider, TTSProvider, WorkerSettings
@@ -174,7 +176,9 @@ async def entrypoint(ctx: JobContext) -> None:
     metrics.ACTIVE_SESSIONS.inc()
 
     async def finish(reason: str) -> None:
-        """Whatever ended the job: flush the transcript, write the usage, end the session."""
+        """Whatever ended the job: flush the transcript, write the usage, end the session, and
+        close the room if the user is still in it (the worker is stopping, or failed): their
+        page then says the call ended at once, instead of waiting in a room with no agent."""
         metrics.ACTIVE_SESSIONS.dec()
         await recorder.aclose()
         usage = {**recorder.stats.summary(), "ended_at": datetime.now(UTC).isoformat()}
@@ -183,6 +187,14 @@ async def entrypoint(ctx: JobContext) -> None:
             await transitions.advance(data.session_id, SessionStatus.ended, reason or "job_ended")
         finally:
             await redis.aclose()
+        if any(
+            p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+            for p in ctx.room.remote_participants.values()
+        ):
+            try:
+                await ctx.api.room.delete_room(api.DeleteRoomRequest(room=ctx.job.room.name))
+            except api.TwirpError as exc:
+                log.warning("could not close room=%s error=%s", ctx.job.room.name, exc.message)
         metrics.SESSIONS_ENDED.labels(reason or "job_ended").inc()
         log.info("job ended session_id=%s reason=%s usage=%s", data.session_id, reason, usage)
 
@@ -196,6 +208,14 @@ async def entrypoint(ctx: JobContext) -> None:
             )
         except TimeoutError:
             log.info("user never joined session_id=%s", data.session_id)
+            ctx.shutdown(reason="user_never_joined")
+            return
+        except RuntimeError:
+            if ctx.room.isconnected():
+                raise
+            # The room closed before the user joined: the session was ended (DELETE, the
+            # worker's drain) or the user's connection aborted. Nothing went wrong here.
+            log.info("room closed before the user joined session_id=%s", data.session_id)
             ctx.shutdown(reason="user_never_joined")
             return
         agent = await build_agent(settings, redis, data)
@@ -313,7 +333,7 @@ def build_server(settings: WorkerSettings) -> AgentServer:
     idle: dict[str, Any] = (
         {} if settings.idle_processes is None else {"num_idle_processes": settings.idle_processes}
     )
-    server = AgentServer(
+    server = DrainingAgentServer(
         ws_url=settings.livekit_url,
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret.get_secret_value(),
@@ -329,7 +349,10 @@ def build_server(settings: WorkerSettings) -> AgentServer:
         prometheus_multiproc_dir=tempfile.mkdtemp(prefix="voice-agent-metrics-"),
     )
 
+    clear_registered(settings.worker_http_port)  # a restarted container keeps its /tmp
+
     def _ready(worker_id: str, _server_info: object) -> None:
+        mark_registered(settings.worker_http_port, worker_id)
         log.info("Worker ready, waiting for jobs... worker_id=%s", worker_id)
 
     server.on("worker_registered", _ready)

@@ -1,0 +1,47 @@
+"""Stopping the worker quickly and cleanly (SIGTERM: `docker compose stop`, a redeploy).
+
+LiveKit's drain lets every running job go on for up to DRAIN_TIMEOUT_SECONDS, which is right
+for a conversation in progress and wrong for a job still waiting for its user (a session created
+and never joined, like the README's curl): that job would hold the shutdown for the whole drain
+and, with the job processes' own shutdown after it, past compose's grace period. So the drain
+first closes the rooms nobody has joined; their jobs end at once (the room is gone), and the
+drain waits only for real conversations.
+"""
+
+import logging
+
+from livekit import api
+from livekit.agents import AgentServer
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+
+log = logging.getLogger("voice_agent")
+
+
+async def close_unjoined_rooms(server: AgentServer, lk: api.LiveKitAPI) -> list[str]:
+    """Delete the rooms of this worker's jobs that no user has joined; their names."""
+    closed = []
+    for info in server.active_jobs:
+        room = info.job.room.name
+        try:
+            listed = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+            if any(p.kind != api.ParticipantInfo.Kind.AGENT for p in listed.participants):
+                continue
+            await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+            closed.append(room)
+        except api.TwirpError as exc:  # gone already, or LiveKit down: the drain goes on
+            log.warning("drain could not close room=%s error=%s", room, exc.message)
+    return closed
+
+
+class DrainingAgentServer(AgentServer):
+    """An AgentServer whose drain closes the rooms nobody joined before waiting for the rest."""
+
+    async def drain(self, timeout: NotGivenOr[int | None] = NOT_GIVEN) -> None:  # noqa: ASYNC109 (LiveKit's signature)
+        if not self.draining:
+            async with api.LiveKitAPI(self._ws_url, self._api_key, self._api_secret) as lk:
+                closed = await close_unjoined_rooms(self, lk)
+            if closed:
+                log.info(
+                    "drain closed %d room(s) nobody joined", len(closed), extra={"rooms": closed}
+                )
+        await super().drain(timeout)
