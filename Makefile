@@ -11,7 +11,7 @@ DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile s
 	frontend/Dockerfile
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-soak lint fmt
+.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-soak bench-compose lint fmt
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ test-e2e: setup ## Run only the end-to-end tests
 test-compose: setup setup-docker ## Run only the compose tests: the real containers, built and started
 	$(PYTEST) -m compose
 
-bench: bench-api bench-voice bench-soak ## Run the benchmarks (never part of `make test`)
+bench: bench-api bench-voice bench-soak bench-compose ## Run the benchmarks (never part of `make test`)
 
 bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md
 	@scripts/setup.sh bench
@@ -67,3 +67,6 @@ bench-voice: setup ## Voice latency, agent join and capacity with a scripted cal
 
 bench-soak: setup ## Six minutes of session churn plus conversations: errors and memory; writes docs/benchmarks.md
 	$(UV) run --frozen python bench/soak.py --write
+
+bench-compose: setup setup-docker ## Compose stack: build time, image sizes, up-to-healthy and stop times; writes docs/benchmarks.md
+	PYTHONPATH=scripts:tests:tests/compose $(UV) run --frozen python bench/compose_startup.py --write

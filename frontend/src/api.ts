@@ -25,6 +25,16 @@ export interface RecordEntry {
   readonly at: string;
 }
 
+/** Whether the workers of an agent can hold a conversation (GET /api/voice/agents/{id}). */
+export interface AgentStatus {
+  readonly agent_id: string;
+  readonly display_name: string;
+  readonly workers: number;
+  /** true: a worker can answer; false: every worker reports a problem; null: none reported. */
+  readonly ready: boolean | null;
+  readonly problems: readonly string[];
+}
+
 export interface SessionState {
   readonly session_id: string;
   readonly status: "created" | "active" | "ended";
@@ -101,4 +111,8 @@ export function getSession(sessionId: string): Promise<SessionState> {
 
 export function endSession(sessionId: string): Promise<SessionState> {
   return call("DELETE", `/api/voice/session/${encodeURIComponent(sessionId)}`);
+}
+
+export function getAgentStatus(agentId: string): Promise<AgentStatus> {
+  return call("GET", `/api/voice/agents/${encodeURIComponent(agentId)}`);
 }

@@ -24,6 +24,15 @@ describe("describeFailure", () => {
     expect(problem.action).toBe("retry-microphone");
   });
 
+  it("passes on what the workers say is missing, instead of an apology from the agent", () => {
+    const missing = "No LLM: OPENAI_API_KEY is not set. Set OPENAI_API_KEY, or start the local LLM.";
+    const problem = describeFailure({ kind: "agent-not-ready", problems: [missing] });
+
+    expect(problem.title).toBe("The assistant cannot answer yet");
+    expect(problem.detail).toContain(missing);
+    expect(problem.action).toBe("retry");
+  });
+
   it("says a missing microphone is missing", () => {
     expect(describeFailure({ kind: "microphone", reason: "missing" }).title).toBe("No microphone found");
   });

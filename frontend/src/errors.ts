@@ -13,6 +13,7 @@ export type Failure =
     }
   | { readonly kind: "api-unreachable" }
   | { readonly kind: "livekit-unreachable"; readonly url: string }
+  | { readonly kind: "agent-not-ready"; readonly problems: readonly string[] }
   | { readonly kind: "agent-timeout"; readonly seconds: number }
   | { readonly kind: "agent-left" }
   | { readonly kind: "reconnecting" }
@@ -178,6 +179,12 @@ export function describeFailure(failure: Failure): Problem {
         "Cannot connect to the voice server",
         `The LiveKit server at ${failure.url} did not answer. Check that it is running and that ` +
           "this browser can reach it (its address, port and firewall), then try again.",
+      );
+    case "agent-not-ready":
+      return problem(
+        "The assistant cannot answer yet",
+        `The voice stack is running but not set up to hold a conversation. ${failure.problems.join(" ")} ` +
+          "Then try again.",
       );
     case "agent-timeout":
       return problem(

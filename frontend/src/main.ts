@@ -35,3 +35,4 @@ const ui: Ui = new Ui(
   meters,
 );
 const session: VoiceSession = new VoiceSession(config, userId, ui, ui.audioSink);
+void session.checkAgent();

@@ -17,6 +17,7 @@ import {
   ApiFailure,
   createSession,
   endSession,
+  getAgentStatus,
   getSession,
   type RecordEntry,
   type SessionCreated,
@@ -97,6 +98,14 @@ export class VoiceSession {
     this.showProblem(null);
     this.setConnection("connecting", "starting");
 
+    const notReady = await this.agentNotReady();
+    if (room !== this.room) {
+      return;
+    }
+    if (notReady !== null) {
+      this.fail(notReady);
+      return;
+    }
     let session: SessionCreated;
     try {
       session = await createSession(this.userId(), this.config.agentId);
@@ -121,6 +130,28 @@ export class VoiceSession {
     this.waitForAgent(room);
     this.schedulePoll(room);
     await microphone;
+  }
+
+  /**
+   * Before any click: say so if the stack cannot answer (its workers report a problem, such as
+   * no LLM configured), instead of letting the user find out from the agent's apologies.
+   */
+  async checkAgent(): Promise<void> {
+    const notReady = await this.agentNotReady();
+    if (notReady !== null && this.phase === "idle") {
+      this.showProblem(notReady);
+    }
+  }
+
+  /** The agent-not-ready failure when its workers report problems; null otherwise (also when
+   * the status cannot be read: starting is then still worth a try). */
+  private async agentNotReady(): Promise<Failure | null> {
+    try {
+      const status = await getAgentStatus(this.config.agentId);
+      return status.ready === false ? { kind: "agent-not-ready", problems: status.problems } : null;
+    } catch {
+      return null;
+    }
   }
 
   /** End the session (DELETE on the API) and leave the room. */

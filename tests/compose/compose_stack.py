@@ -68,11 +68,12 @@ def wait_until(probe: Callable[[], T | None], within: float, what: str, every: f
 @dataclass
 class ComposeStack:
     env: dict[str, str]
+    project: str = PROJECT
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
         """`docker compose -p PROJECT -f docker-compose.yml -f the override ARGS`; its output."""
         files = [arg for path in FILES for arg in ("-f", str(path))]
-        command = ["docker", "compose", "-p", PROJECT, *files, *args]
+        command = ["docker", "compose", "-p", self.project, *files, *args]
         done = subprocess.run(
             command, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
         )

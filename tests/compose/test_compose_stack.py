@@ -184,6 +184,37 @@ async def test_a_browser_on_the_host_talks_with_the_agent(
     assert browser.errors == []
 
 
+async def test_without_an_llm_the_page_says_what_to_set_before_the_call(
+    stack: ComposeStack, launch_page
+) -> None:
+    """The README's `docker compose up -d` with no OPENAI_API_KEY and no `local` profile: no LLM
+    answers at the worker's LLM_BASE_URL (here, the fake stopped). The worker reports it, the
+    API says so, and the page tells the user what to set before they click; when an LLM
+    answers again the warning is gone."""
+    status_url = f"{WEB_URL}/api/voice/agents/pm-agent"
+    stack.compose("stop", "fake-llm")
+    try:
+        status = wait_until(
+            lambda: (s := httpx.get(status_url, timeout=10).json())["ready"] is False and s,
+            60,
+            "the worker reporting that no LLM answers",
+        )
+        assert any("OPENAI_API_KEY" in p and "--profile local" in p for p in status["problems"])
+        browser = await launch_page([])
+        await browser.page.goto(WEB_URL)
+        problem = browser.page.locator("#problem")
+        await expect(problem).to_be_visible(timeout=15_000)
+        await expect(problem).to_contain_text("The assistant cannot answer yet")
+        await expect(problem).to_contain_text("OPENAI_API_KEY")
+    finally:
+        stack.compose("start", "fake-llm")
+    wait_until(
+        lambda: httpx.get(status_url, timeout=10).json()["ready"] is True,
+        60,
+        "the worker reporting ready again",
+    )
+
+
 # --- faults and operations --------------------------------------------------------------------
 
 

@@ -5,9 +5,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from livekit import api
+from redis.asyncio import Redis
 
 from voice_common.projects import ProjectStore
 
+from .agents import AgentRegistry
 from .dispatch_watchdog import DispatchWatchdog
 from .livekit_gateway import LiveKitGateway
 from .metrics import ApiMetrics
@@ -20,6 +22,8 @@ from .store import SessionStore
 @dataclass(frozen=True)
 class AppServices:
     settings: Settings
+    redis: Redis
+    agents: AgentRegistry
     store: SessionStore
     projects: ProjectStore
     livekit: LiveKitGateway

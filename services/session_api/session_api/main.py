@@ -27,6 +27,7 @@ from .errors import install_error_handlers
 from .livekit_gateway import LiveKitGateway
 from .metrics import ApiMetrics, RequestMetricsMiddleware
 from .rate_limit import RateLimiter
+from .routes import agents as agents_routes
 from .routes import health, projects, sessions, webhook
 from .session_service import SessionService
 from .settings import Settings
@@ -59,6 +60,8 @@ def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
     agents = AgentRegistry(settings.agents)
     return AppServices(
         settings=settings,
+        redis=redis,
+        agents=agents,
         store=store,
         projects=ProjectStore(redis),
         livekit=livekit,
@@ -131,7 +134,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (sessions.router, projects.router, webhook.router, health.router):
+    for router in (
+        sessions.router,
+        agents_routes.router,
+        projects.router,
+        webhook.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(
         CORSMiddleware,

@@ -115,6 +115,19 @@ class SessionPage(BaseModel):
     )
 
 
+class AgentStatus(BaseModel):
+    """Whether the workers of an agent can hold a conversation, as they last reported."""
+
+    agent_id: str
+    display_name: str
+    workers: int = Field(description="Workers of this agent that reported in the last 45 s")
+    ready: bool | None = Field(
+        description="true: a worker can answer; false: every reporting worker has a problem "
+        "(listed in `problems`); null: no worker has reported (none running, or just starting)"
+    )
+    problems: list[str] = Field(description="What stops the workers from answering, and the fix")
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str

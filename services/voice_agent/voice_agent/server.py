@@ -45,6 +45,7 @@ from .draining import DrainingAgentServer
 from .health import clear_registered, mark_registered
 from .memory import memory_instructions, previous_turns
 from .providers import build_stt, build_tts, session_llm, session_stt, session_tts
+from .readiness import ReadinessReporter
 from .settings import STTProvider, TTSProvider, WorkerSettings
 from .transcript import TranscriptRecorder
 from .trouble import TroubleNotifier
@@ -351,9 +352,12 @@ def build_server(settings: WorkerSettings) -> AgentServer:
 
     clear_registered(settings.worker_http_port)  # a restarted container keeps its /tmp
 
+    readiness = ReadinessReporter(settings)
+
     def _ready(worker_id: str, _server_info: object) -> None:
         mark_registered(settings.worker_http_port, worker_id)
         log.info("Worker ready, waiting for jobs... worker_id=%s", worker_id)
+        readiness.registered(worker_id)
 
     server.on("worker_registered", _ready)
     # Job processes are spawned and receive the entrypoint by pickling: it must be module-level.

@@ -18,6 +18,8 @@ One place names every key so that the two services cannot drift apart.
 - `project:{slug}`            hash: the project record (name, owner, status, due_date...)
 - `project:{slug}:tasks`      hash: task id -> JSON task
 - `tasks:next_id`             string: counter behind task ids (`T-<n>`), shared by all projects
+- `agent:{name}:worker:{id}:readiness` string with TTL: a worker's provider readiness (see
+                              `voice_common.worker_readiness`, which owns this key)
 """
 
 from enum import StrEnum
