@@ -62,7 +62,7 @@ ensure_livekit() {
 }
 
 ensure_frontend() {
-  command -v npm >/dev/null || fail "npm is missing: install Node.js 20 with npm"
+  command -v npm >/dev/null || fail "npm is missing: install Node.js 22.22 or later with npm"
   if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
     say "installing the web client's npm packages (npm ci)"
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)

@@ -139,8 +139,12 @@ class ComposeStack:
 
         wait_until(healthy, within, f"{service} healthy")
 
-    def dump_logs(self, path: Path) -> None:
-        path.write_text(self.compose("logs", "--no-color", "--timestamps", check=False))
+    def down(self, *args: str, log_to: Path | None = None) -> None:
+        """`down ARGS`, first appending the containers' logs to `log_to` (they go with them)."""
+        if log_to is not None:
+            with log_to.open("a", encoding="utf-8") as out:
+                out.write(self.compose("logs", "--no-color", "--timestamps", check=False))
+        self.compose("down", *args, check=False)
 
 
 def create_session(user_id: str, base_url: str = API_URL) -> dict[str, Any]:
@@ -158,6 +162,14 @@ def get_session(session_id: str) -> dict[str, Any]:
     response = httpx.get(f"{API_URL}/api/voice/session/{session_id}", timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def end_session(session_id: str) -> None:
+    """DELETE the session: its room closes and its agent leaves. Tests end the sessions nobody
+    joins, which would otherwise hold a worker slot until USER_JOIN_TIMEOUT_SECONDS (and be
+    dispatched again when livekit-server restarts, since rooms live in Redis)."""
+    response = httpx.delete(f"{API_URL}/api/voice/session/{session_id}", timeout=10)
+    assert response.status_code == 200, response.text
 
 
 def wait_agent_joined(session_id: str, within: float = 60) -> dict[str, Any]:

