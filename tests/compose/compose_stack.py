@@ -168,6 +168,7 @@ def end_session(session_id: str) -> None:
     """DELETE the session: its room closes and its agent leaves. Tests end the sessions nobody
     joins, which would otherwise hold a worker slot until USER_JOIN_TIMEOUT_SECONDS (and be
     dispatched again when livekit-server restarts, since rooms live in Redis)."""
+
     def deleted() -> bool:
         # Seen once right after a livekit-server crash: DeleteRoom answered 503 for a moment.
         response = httpx.delete(f"{API_URL}/api/voice/session/{session_id}", timeout=10)
