@@ -158,6 +158,25 @@ def create_session(user_id: str, base_url: str = API_URL) -> dict[str, Any]:
     return response.json()
 
 
+def create_session_once_served(user_id: str, within: float = 60) -> dict[str, Any]:
+    """Create a session as soon as the API can: while livekit-server is coming back it answers
+    503 livekit_unavailable (measured: about 5 s after a crash), nothing else."""
+
+    def created() -> dict[str, Any] | None:
+        response = httpx.post(
+            f"{API_URL}/api/voice/session",
+            json={"user_id": user_id, "agent_id": "pm-agent"},
+            timeout=15,
+        )
+        if response.status_code == 503:
+            assert response.json()["error"]["code"] == "livekit_unavailable", response.text
+            return None
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return wait_until(created, within, "a session created")
+
+
 def get_session(session_id: str) -> dict[str, Any]:
     response = httpx.get(f"{API_URL}/api/voice/session/{session_id}", timeout=10)
     assert response.status_code == 200, response.text

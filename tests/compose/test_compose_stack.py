@@ -33,6 +33,7 @@ from compose_stack import (
     WEB_URL,
     ComposeStack,
     create_session,
+    create_session_once_served,
     end_session,
     get_session,
     require_docker,
@@ -254,13 +255,16 @@ async def test_livekit_crash_is_recovered_by_docker_without_a_manual_step(
     """livekit-server dies (SIGKILL from outside, as a crash); Docker's restart policy starts
     it again; the worker, in its own network namespace, reconnects by itself; a new session
     is served, media included."""
+    stack.wait_healthy("livekit")
     livekit = stack.container_id("livekit")
     worker = stack.container_id("voice-agent-worker")
     worker_started = stack.inspect(worker)["State"]["StartedAt"]
     ready_before = len(stack.messages(worker, READY_LINE))
-    restarts = stack.inspect(livekit)["RestartCount"]
+    state = stack.inspect(livekit)
+    restarts, pid = state["RestartCount"], state["State"]["Pid"]
+    assert pid > 0, state["State"]  # never os.kill(0): that is this process group
 
-    os.kill(stack.inspect(livekit)["State"]["Pid"], signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     wait_until(
         lambda: stack.inspect(livekit)["RestartCount"] > restarts, 60, "Docker restarting livekit"
     )
@@ -271,8 +275,11 @@ async def test_livekit_crash_is_recovered_by_docker_without_a_manual_step(
         "the worker registering again",
     )
     assert stack.inspect(worker)["State"]["StartedAt"] == worker_started, "worker restarted"
-    after_crash = create_session("after-crash")["session_id"]
-    wait_agent_joined(after_crash, within=30)
+    after_crash = create_session_once_served("after-crash")["session_id"]
+    # A room created just after the restart may be dispatched only by the watchdog (measured:
+    # its third re-dispatch, 18 s later, once): LiveKit still routes some requests to the dead
+    # node for a few seconds.
+    wait_agent_joined(after_crash, within=60)
     end_session(after_crash)
     await _greeting_heard()
 

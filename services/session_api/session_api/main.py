@@ -10,13 +10,9 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from livekit import api
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from voice_common import redis_client
 from voice_common.projects import ProjectStore
 
 from .agents import AgentRegistry
@@ -40,16 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _build_services(settings: Settings, metrics: ApiMetrics) -> AppServices:
-    redis = Redis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        # A restarted Redis leaves dead connections in the pool: retry on a fresh one, briefly,
-        # so the first requests after a restart succeed instead of answering 503.
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    redis = redis_client.connect(settings.redis_url, timeout_seconds=REDIS_TIMEOUT_SECONDS)
     store = SessionStore(redis, retention_seconds=settings.session_retention_days * 86400)
     livekit = LiveKitGateway(
         settings.livekit_url,

@@ -13,6 +13,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from voice_common import redis_client
 from voice_common.worker_readiness import REPORT_INTERVAL_SECONDS, WorkerReadiness, publish
 
 from .settings import LLMProvider, WorkerSettings
@@ -83,7 +84,7 @@ class ReadinessReporter:
         return report
 
     async def _run(self) -> None:
-        redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        redis = redis_client.connect(self.settings.redis_url)
         try:
             while True:
                 await self.check_once(redis)

@@ -33,6 +33,7 @@ from livekit.plugins import silero
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from voice_common import redis_client
 from voice_common import redis_keys as keys
 from voice_common.projects import ProjectStore
 from voice_common.redis_keys import SessionStatus
@@ -166,7 +167,7 @@ async def entrypoint(ctx: JobContext) -> None:
         language=str(meta.get("language") or settings.default_language),
     )
     log.info("job started session_id=%s room=%s", data.session_id, ctx.job.room.name)
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client.connect(settings.redis_url)
     transitions = SessionTransitions(redis)
     recorder = TranscriptRecorder(
         redis,
@@ -304,7 +305,7 @@ class JobAdmission:
         if not isinstance(session_id, str):
             return
         if self._redis is None:
-            self._redis = Redis.from_url(self._redis_url, decode_responses=True)
+            self._redis = redis_client.connect(self._redis_url)
         try:
             await self._redis.set(
                 keys.agent_starting(session_id), request.id, ex=AGENT_START_GRACE_SECONDS
