@@ -147,13 +147,17 @@ class ComposeStack:
         self.compose("down", *args, check=False)
 
 
-def create_session(user_id: str, base_url: str = API_URL) -> dict[str, Any]:
-    """The README's curl: POST /api/voice/session; the 201 body."""
-    response = httpx.post(
-        f"{base_url}/api/voice/session",
+def _post_session(user_id: str) -> httpx.Response:
+    return httpx.post(
+        f"{API_URL}/api/voice/session",
         json={"user_id": user_id, "agent_id": "pm-agent"},
         timeout=15,
     )
+
+
+def create_session(user_id: str) -> dict[str, Any]:
+    """The README's curl: POST /api/voice/session; the 201 body."""
+    response = _post_session(user_id)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -163,11 +167,7 @@ def create_session_once_served(user_id: str, within: float = 60) -> dict[str, An
     503 livekit_unavailable (measured: about 5 s after a crash), nothing else."""
 
     def created() -> dict[str, Any] | None:
-        response = httpx.post(
-            f"{API_URL}/api/voice/session",
-            json={"user_id": user_id, "agent_id": "pm-agent"},
-            timeout=15,
-        )
+        response = _post_session(user_id)
         if response.status_code == 503:
             assert response.json()["error"]["code"] == "livekit_unavailable", response.text
             return None

@@ -9,6 +9,7 @@ drain waits only for real conversations.
 """
 
 import logging
+from typing import Any
 
 from livekit import api
 from livekit.agents import AgentServer
@@ -36,9 +37,13 @@ async def close_unjoined_rooms(server: AgentServer, lk: api.LiveKitAPI) -> list[
 class DrainingAgentServer(AgentServer):
     """An AgentServer whose drain closes the rooms nobody joined before waiting for the rest."""
 
+    def __init__(self, *, ws_url: str, api_key: str, api_secret: str, **options: Any) -> None:
+        super().__init__(ws_url=ws_url, api_key=api_key, api_secret=api_secret, **options)
+        self._room_api_credentials = (ws_url, api_key, api_secret)
+
     async def drain(self, timeout: NotGivenOr[int | None] = NOT_GIVEN) -> None:  # noqa: ASYNC109 (LiveKit's signature)
         if not self.draining:
-            async with api.LiveKitAPI(self._ws_url, self._api_key, self._api_secret) as lk:
+            async with api.LiveKitAPI(*self._room_api_credentials) as lk:
                 closed = await close_unjoined_rooms(self, lk)
             if closed:
                 log.info(
