@@ -22,8 +22,11 @@ setup: ## Install everything the tests and `make dev` need (uv, redis, nginx, li
 setup-docker: ## The Docker engine, compose plugin and base images the compose tests need (as root)
 	@scripts/setup.sh docker
 
+# Where `make dev` keeps its Redis data and logs (the tests point it elsewhere).
+DEV_RUN_DIR ?= .cache/dev
+
 dev: setup ## Run the whole stack as native processes (no Docker); Ctrl-C stops it
-	$(UV) run --frozen python scripts/devstack.py
+	$(UV) run --frozen python -m harness.dev --run-dir $(DEV_RUN_DIR)
 
 up: ## Start the stack with Docker Compose
 	docker compose up -d
@@ -53,7 +56,7 @@ bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes doc
 lint: setup ## ruff, mypy, hadolint, `docker compose config`, the deployment files' checks
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy services scripts
+	$(UV) run --frozen mypy services tests/harness
 	$(UV) run --frozen hadolint $(DOCKERFILES)
 	docker compose -f docker-compose.yml config --quiet
 	$(PYTEST) -q tests/unit/test_deployment_files.py

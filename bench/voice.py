@@ -51,8 +51,8 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION  # noqa: E402
-from voice_caller import (  # noqa: E402
+from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION  # noqa: E402
+from harness.caller import (  # noqa: E402
     FRAME_MS,
     SAMPLE_RATE,
     SILENCE_RMS,

@@ -25,8 +25,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import artifact, browser_launcher, expect, microphone_flags, with_leading_silence
-from compose_stack import (
+
+from harness.browser import (
+    artifact,
+    browser_launcher,
+    expect,
+    microphone_flags,
+    with_leading_silence,
+)
+from harness.caller import VoiceCaller
+from harness.compose import (
     API_URL,
     PROJECT,
     SERVICES,
@@ -40,10 +48,7 @@ from compose_stack import (
     wait_agent_joined,
     wait_until,
 )
-from speech_samples import synthesize_wav
-from voice_caller import VoiceCaller
-
-pytestmark = pytest.mark.compose
+from harness.speech_samples import synthesize_wav
 
 READY_LINE = "Worker ready, waiting for jobs..."
 QUESTION = "What is the status of Apollo?"

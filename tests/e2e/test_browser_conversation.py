@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import (
+
+from harness.browser import (
     BrowserPage,
     LaunchPage,
     artifact,
@@ -21,9 +22,7 @@ from browser import (
     with_leading_silence,
     write_silence,
 )
-from speech_samples import synthesize_wav
-
-pytestmark = pytest.mark.e2e
+from harness.speech_samples import synthesize_wav
 
 QUESTION = "What is the status of Apollo?"
 # An RMS level above this is sound, not silence (speech is around 0.05 to 0.3).

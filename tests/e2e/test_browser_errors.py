@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser import (
+
+from harness.browser import (
     LaunchPage,
     artifact,
     browser_launcher,
@@ -19,10 +20,7 @@ from browser import (
     route_session_api,
     write_silence,
 )
-
-from devstack import free_port
-
-pytestmark = pytest.mark.e2e
+from harness.processes import free_port
 
 AGENT_JOIN_S = 45
 # For sessions that must not start an agent job: a dispatch no worker serves. (A session deleted

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import require_binary
 
-from devstack import REPO, free_port, http_get
-
-pytestmark = pytest.mark.e2e
-
-READY_LINE = "devstack: ready"
+from harness.dev import READY_LINE
+from harness.infra import require_binary
+from harness.paths import REPO
+from harness.processes import free_port, http_get
 
 
 def port_open(port: int) -> bool:
@@ -38,6 +36,8 @@ def make_dev(dev_ports: dict[str, int], tmp_path: Path) -> Iterator[tuple[subpro
         require_binary(name)
     log = tmp_path / "make-dev.log"
     env = {**os.environ, **{f"DEV_{k}_PORT": str(v) for k, v in dev_ports.items()}}
+    # The developer's own .cache/dev (data and logs) is never touched by the tests.
+    env["DEV_RUN_DIR"] = str(tmp_path / "dev")
     with log.open("wb") as out:
         # Its own process group, so that one signal to the group reaches make and devstack.
         proc = subprocess.Popen(
@@ -65,9 +65,12 @@ def wait_for_line(proc: subprocess.Popen, log: Path, line: str, timeout: float =
     pytest.fail(f"make dev did not print {line!r}:\n{log.read_text()[-3000:]}")
 
 
-def test_make_dev_serves_the_stack_and_stops_cleanly(make_dev, dev_ports):
+def test_make_dev_serves_the_stack_and_stops_cleanly(make_dev, dev_ports, tmp_path):
     proc, log = make_dev
-    wait_for_line(proc, log, READY_LINE)
+    printed = wait_for_line(proc, log, READY_LINE)
+    # Its data and logs went where the test pointed DEV_RUN_DIR, not to the developer's own.
+    assert f"logs         {tmp_path / 'dev' / 'logs'}" in printed
+    assert (tmp_path / "dev" / "redis" / "appendonlydir").is_dir()
 
     api = f"http://127.0.0.1:{dev_ports['API']}"
     web = f"http://127.0.0.1:{dev_ports['WEB']}"

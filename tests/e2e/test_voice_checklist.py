@@ -16,15 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes.pm_script import NEXT_MONTH
-from fakes.scripted_llm import ScriptedLLM
-from fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
-from speech_samples import normalize_words, word_accuracy
-from voice_caller import Turn, VoiceCaller
 
-from devstack import WORKER_READY_LINE
-
-pytestmark = pytest.mark.e2e
+from harness.caller import Turn, VoiceCaller
+from harness.fakes.pm_script import NEXT_MONTH
+from harness.fakes.scripted_llm import ScriptedLLM
+from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
+from harness.speech_samples import normalize_words, word_accuracy
+from harness.worker import WORKER_READY_LINE
 
 MIN_WORD_ACCURACY = 0.9
 WAIT = 30.0  # bound of any one wait for the agent (seconds)
@@ -104,7 +102,7 @@ async def speak_and_hear(caller: VoiceCaller, text: str) -> tuple[Turn, str]:
 async def test_the_worker_is_registered_and_the_agent_joins_the_caller(
     caller: VoiceCaller, voice_worker: Any, client: httpx.AsyncClient
 ) -> None:
-    assert WORKER_READY_LINE in voice_worker.proc.log_text()
+    assert WORKER_READY_LINE in voice_worker.log_text()
     assert caller.agent_identity is not None, "an agent participant is in the caller's room"
     assert caller.agent_track_at is not None, "the caller is subscribed to the agent's audio"
     assert caller.loud_times, "the caller heard the greeting"
@@ -242,7 +240,7 @@ async def test_the_worker_logged_no_error_for_this_session(
     pid = voice_worker.job_pid(caller.session_id)
     assert pid is not None, "the job's log line names the session"
     errors = []
-    for line in voice_worker.proc.log_text().splitlines():
+    for line in voice_worker.log_text().splitlines():
         if not line.startswith("{"):
             continue
         event = json.loads(line)

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
-from fakes.pm_script import NEXT_MONTH, RULES
-from fakes.scripted_llm import ScriptedLLM
 from livekit.agents import AgentSession
 from livekit.agents.voice.run_result import RunResult
 from redis.asyncio import Redis
 
+from harness.fakes.pm_script import NEXT_MONTH, RULES
+from harness.fakes.scripted_llm import ScriptedLLM
 from voice_agent.agent import SessionData
 from voice_agent.providers import build_llm
 from voice_agent.server import build_agent
@@ -19,8 +19,6 @@ from voice_agent.settings import LLMProvider, WorkerSettings
 from voice_agent.transcript import TranscriptRecorder
 from voice_common import redis_keys as keys
 from voice_common.projects import ProjectStore
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

@@ -6,15 +6,12 @@ LiveKit API secret, the provider keys in the API's environment). The number of e
 bounded.
 """
 
-import pytest
 import schemathesis
-from conftest import PROVIDER_KEYS
 from hypothesis import HealthCheck, settings
 
+from harness.session_api import PROVIDER_KEYS
 from session_api.main import create_app
 from session_api.settings import Settings
-
-pytestmark = pytest.mark.integration
 
 EXAMPLES_PER_OPERATION = 30
 

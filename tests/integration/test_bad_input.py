@@ -1,13 +1,22 @@
-"""Bad input gets its status and the JSON error shape; rate limits and CORS hold."""
+"""Bad input gets its status and the JSON error shape; rate limits and CORS hold.
+
+The checks on the shared `client` run the app in this process (they never reach LiveKit); the
+rate limits run on session APIs started as processes, with their own settings."""
 
 import json
 
 import httpx
 import pytest
 
-pytestmark = pytest.mark.integration
+from harness.api_client import ApiClient
 
 SESSION = "/api/voice/session"
+
+
+@pytest.fixture
+async def client(app_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """In this module the shared client is the in-process app."""
+    return app_client
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict:
@@ -113,7 +122,8 @@ async def test_per_user_rate_limit_is_429_with_retry_after(start_api):
     assert_error(refused, 429, "rate_limited")
     assert 1 <= int(refused.headers["retry-after"]) <= 30  # 2/min: one more every 30 s
     assert other_user.status_code == 201
-    listed = (await client_get_sessions(limited, "greedy"))["sessions"]
+    async with ApiClient(limited.url) as api:
+        listed = (await api.list_sessions("greedy")).sessions
     assert len(listed) == 2, "a refused request creates nothing"
 
 
@@ -127,11 +137,6 @@ async def test_per_ip_rate_limit_spans_users_and_token_route(start_api):
     assert statuses == [201, 201, 201]
     assert_error(refused, 429, "rate_limited")
     assert int(refused.headers["retry-after"]) >= 1
-
-
-async def client_get_sessions(handle, user_id: str) -> dict:
-    async with handle.client() as client:
-        return (await client.get("/api/voice/sessions", params={"user_id": user_id})).json()
 
 
 async def test_cors_allows_only_configured_origins(client):

@@ -1,11 +1,8 @@
 """Redis or LiveKit down: 503 naming it, nothing half-made, recovery without a restart."""
 
-import pytest
 from livekit import api
 
-from devstack import free_port
-
-pytestmark = pytest.mark.integration
+from harness.processes import free_port
 
 SESSION = "/api/voice/session"
 

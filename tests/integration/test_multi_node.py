@@ -3,87 +3,46 @@ worker on each. Sessions created through the API are served across both nodes an
 when one worker is killed (SIGKILL) mid-conversation its sessions end with a reason and new
 sessions are served by the other."""
 
-import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import httpx
 import pytest
-from conftest import LiveKitHandle, api_env, worker_env
 
-from devstack import (
-    LiveKitPorts,
-    ManagedProcess,
-    free_port,
-    livekit_config,
-    start_livekit,
-    start_session_api,
-    start_worker,
-)
-
-pytestmark = pytest.mark.integration
+from harness.api_client import ApiClient
+from harness.processes import ManagedProcess
+from harness.session_api import TEST_SETTINGS
+from harness.stack import Stack
+from harness.worker import local_providers
 
 AGENT = "multinode-agent"
 SESSIONS = 6
 
 
 @pytest.fixture
-def cluster(
-    run_dir, api_credentials, redis_server, scripted_llm_server
-) -> Iterator[tuple[str, list[ManagedProcess], list[ManagedProcess]]]:
-    """(API URL, livekit nodes, workers): node i's worker connects to node i."""
-    key, secret = api_credentials
-    logs, api_port = run_dir / "logs", free_port()
-    webhook = f"http://127.0.0.1:{api_port}/api/livekit/webhook"
-    processes: list[ManagedProcess] = []
-    nodes, workers, handles = [], [], []
-    try:
-        for index in range(2):
-            ports = LiveKitPorts.free()
-            config = livekit_config(ports, redis_server.port, webhook)
-            # Place each new room on the node with the fewest rooms.
-            config["node_selector"] = {"kind": "any", "sort_by": "rooms", "algorithm": "lowest"}
-            node = start_livekit(
-                config, key, secret, run_dir / f"node{index}", logs, f"node{index}"
-            )
-            nodes.append(node)
-            handles.append(LiveKitHandle(ports, key, secret, node))
-        processes += nodes
-        registry = json.dumps({AGENT: {"agent_name": AGENT}})
-        # The dispatch watchdog on, as in production: after a worker dies, livekit-server may
-        # still send it a job and drop the dispatch.
-        env = api_env(
-            handles[0], redis_server.url, api_port, AGENTS=registry,
-            AGENT_DISPATCH_ATTEMPTS="5", AGENT_JOIN_TIMEOUT_SECONDS="3",
+def cluster(new_stack, scripted_llm_server) -> Stack:
+    """Two livekit nodes on the shared Redis, one API, and node i's worker connected to node i."""
+    stack = new_stack("multinode")
+    for _ in range(2):
+        # Place each new room on the node with the fewest rooms.
+        stack.add_livekit(node_selector={"kind": "any", "sort_by": "rooms", "algorithm": "lowest"})
+    # The dispatch watchdog on, as in production: after a worker dies, livekit-server may
+    # still send it a job and drop the dispatch.
+    stack.add_api(
+        **{**TEST_SETTINGS, "AGENT_DISPATCH_ATTEMPTS": "5"},
+        AGENTS=json.dumps({AGENT: {"agent_name": AGENT}}), AGENT_JOIN_TIMEOUT_SECONDS="3",
+    )  # fmt: skip
+    for node in range(2):
+        stack.add_worker(
+            node, **local_providers(scripted_llm_server.url),
+            AGENT_NAME=AGENT, WORKER_METRICS_PORT="0", IDLE_PROCESSES="1",
         )  # fmt: skip
-        processes.append(start_session_api(env, logs, "api-multinode"))
-        for index, handle in enumerate(handles):
-            worker_vars = worker_env(
-                handle, redis_server.url, scripted_llm_server.url, free_port(), 0,
-                AGENT_NAME=AGENT, WORKER_METRICS_PORT="0", IDLE_PROCESSES="1",
-            )  # fmt: skip
-            workers.append(start_worker(worker_vars, logs, name=f"worker{index}"))
-        processes += workers
-        yield f"http://127.0.0.1:{api_port}", nodes, workers
-    finally:
-        for proc in reversed(processes):
-            proc.stop()
+    return stack
 
 
-async def serve_one(client: httpx.AsyncClient) -> str:
+async def serve_one(client: ApiClient) -> str:
     """Create a session and wait until its agent joined; its session id."""
-    response = await client.post("/api/voice/session", json={"user_id": "mn", "agent_id": AGENT})
-    assert response.status_code == 201, response.text
-    session_id = response.json()["session_id"]
-
-    async def joined() -> None:
-        while True:
-            state = (await client.get(f"/api/voice/session/{session_id}")).json()
-            if any(p["kind"] == "agent" for p in state["participants"]):
-                return
-            await asyncio.sleep(0.1)
-
-    await asyncio.wait_for(joined(), 60)
+    session_id = (await client.create_session("mn", agent_id=AGENT)).session_id
+    await client.wait_agent_joined(session_id, within=60)
     return session_id
 
 
@@ -94,8 +53,8 @@ def serving(procs: list[ManagedProcess], needle: Callable[[str], str], session_i
 
 
 async def test_sessions_spread_over_nodes_and_workers_and_survive_a_killed_worker(cluster):
-    api_url, nodes, workers = cluster
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+    nodes, workers = [node.proc for node in cluster.livekit_nodes], cluster.workers
+    async with ApiClient(cluster.api.url) as client:
         served = [await serve_one(client) for _ in range(SESSIONS)]
         # The node hosting a room is the one that starts its participants' RTC sessions.
         node_of = [
@@ -111,15 +70,7 @@ async def test_sessions_spread_over_nodes_and_workers_and_survive_a_killed_worke
         workers[0].kill()
         killed = [sid for sid, worker in zip(served, worker_of, strict=True) if worker == 0]
         for session_id in killed:
-            state = await asyncio.wait_for(ended(client, session_id), 60)
-            assert state["end_reason"] == "agent_left"
+            state = await client.wait_ended(session_id, within=60)
+            assert state.end_reason == "agent_left"
         after = [await serve_one(client) for _ in range(2)]
     assert all(f"job started session_id={sid}" in workers[1].log_text() for sid in after)
-
-
-async def ended(client: httpx.AsyncClient, session_id: str) -> dict:
-    while True:
-        state = (await client.get(f"/api/voice/session/{session_id}")).json()
-        if state["status"] == "ended":
-            return state
-        await asyncio.sleep(0.1)

@@ -18,8 +18,6 @@ from voice_common.projects import (
     UnknownProjectError,
 )
 
-pytestmark = pytest.mark.integration
-
 DB = 5  # a database of its own on the shared redis-server, flushed by every test
 TODAY = date(2026, 11, 21)
 FIXTURE = json.loads(DEFAULT_FIXTURE.read_text())

@@ -8,8 +8,6 @@ from redis.asyncio import Redis
 
 from voice_common.projects import ProjectStore
 
-pytestmark = pytest.mark.integration
-
 PROJECT_NAMES = ["Apollo", "Atlas", "Helios", "Mercury", "Orion"]
 TODAY = date(2026, 11, 21)
 

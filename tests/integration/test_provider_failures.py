@@ -6,19 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from fakes.pm_script import RULES
-from fakes.scripted_llm import ScriptedLLM
 from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from redis.asyncio import Redis
 
+from harness.fakes.pm_script import RULES
+from harness.fakes.scripted_llm import ScriptedLLM
 from voice_agent.agent import SessionData
 from voice_agent.providers import session_llm
 from voice_agent.server import build_agent, session_conn_options
 from voice_agent.settings import WorkerSettings
 from voice_agent.trouble import MESSAGES, TroubleNotifier
-
-pytestmark = pytest.mark.integration
 
 QUESTION = "What's the status of Apollo?"
 

@@ -5,10 +5,7 @@ import time
 
 import httpx
 import jwt
-import pytest
 from livekit import api, rtc
-
-pytestmark = pytest.mark.integration
 
 
 async def create(api_client: httpx.AsyncClient, user_id: str = "alice", **body) -> dict:

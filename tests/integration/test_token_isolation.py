@@ -8,28 +8,23 @@ import jwt
 import pytest
 from livekit import api, rtc
 
-pytestmark = pytest.mark.integration
-
-
-async def new_session(client, user_id: str) -> dict:
-    response = await client.post("/api/voice/session", json={"user_id": user_id})
-    assert response.status_code == 201
-    return response.json()
-
 
 async def identities(lk: api.LiveKitAPI, room: str) -> set[str]:
     listed = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
     return {p.identity for p in listed.participants}
 
 
-async def test_a_token_joins_its_own_room_only(client, lk, livekit_server):
-    alice, bob = await new_session(client, "iso-alice"), await new_session(client, "iso-bob")
+async def test_a_token_joins_its_own_room_only(api_client, lk, livekit_server):
+    alice, bob = (
+        await api_client.create_session("iso-alice"),
+        await api_client.create_session("iso-bob"),
+    )
     room = rtc.Room()
-    await room.connect(livekit_server.ws_url, alice["token"])
+    await room.connect(livekit_server.ws_url, alice.token)
     try:
-        assert room.name == alice["room"]
-        assert alice["identity"] in await identities(lk, alice["room"])
-        assert alice["identity"] not in await identities(lk, bob["room"])
+        assert room.name == alice.room
+        assert alice.identity in await identities(lk, alice.room)
+        assert alice.identity not in await identities(lk, bob.room)
     finally:
         await room.disconnect()
 
@@ -42,27 +37,30 @@ def with_claims_keeping_signature(token: str, claims: dict) -> str:
     return f"{head}.{body}.{signature}"
 
 
-async def test_retargeting_a_token_at_another_room_is_refused(client, livekit_server):
-    alice, bob = await new_session(client, "iso-carol"), await new_session(client, "iso-dave")
-    claims = jwt.decode(alice["token"], options={"verify_signature": False})
-    claims["video"]["room"] = bob["room"]
-    forged = with_claims_keeping_signature(alice["token"], claims)
+async def test_retargeting_a_token_at_another_room_is_refused(api_client, livekit_server):
+    alice, bob = (
+        await api_client.create_session("iso-carol"),
+        await api_client.create_session("iso-dave"),
+    )
+    claims = jwt.decode(alice.token, options={"verify_signature": False})
+    claims["video"]["room"] = bob.room
+    forged = with_claims_keeping_signature(alice.token, claims)
     with pytest.raises(rtc.ConnectError):
         await rtc.Room().connect(livekit_server.ws_url, forged)
 
 
-async def test_an_expired_token_cannot_join(client, livekit_server):
-    session = await new_session(client, "iso-erin")
-    claims = jwt.decode(session["token"], livekit_server.api_secret, algorithms=["HS256"])
+async def test_an_expired_token_cannot_join(api_client, livekit_server):
+    session = await api_client.create_session("iso-erin")
+    claims = jwt.decode(session.token, livekit_server.api_secret, algorithms=["HS256"])
     claims.update(nbf=int(time.time()) - 120, exp=int(time.time()) - 60)
     expired = jwt.encode(claims, livekit_server.api_secret, algorithm="HS256")
     with pytest.raises(rtc.ConnectError):
         await rtc.Room().connect(livekit_server.ws_url, expired)
 
 
-async def test_a_session_token_cannot_administer_rooms(client, livekit_server):
-    session = await new_session(client, "iso-frank")
-    as_user = api.LiveKitAPI(livekit_server.http_url, token=session["token"], failover=False)
+async def test_a_session_token_cannot_administer_rooms(api_client, livekit_server):
+    session = await api_client.create_session("iso-frank")
+    as_user = api.LiveKitAPI(livekit_server.http_url, token=session.token, failover=False)
     try:
         with pytest.raises(api.ServerError) as refused:
             await as_user.room.list_rooms(api.ListRoomsRequest())

@@ -3,7 +3,6 @@
 import asyncio
 import json
 
-import pytest
 from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent
@@ -11,8 +10,6 @@ from redis.asyncio import Redis
 
 from voice_agent.transcript import TranscriptRecorder
 from voice_common import redis_keys as keys
-
-pytestmark = pytest.mark.integration
 
 
 def say(session: AgentSession, role: str, text: str) -> None:

@@ -10,10 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import IN_CI, require_binary
-
-pytestmark = pytest.mark.integration
+from harness.infra import missing, require_binary
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 SECRETS = {
@@ -29,10 +26,7 @@ def vite() -> Path:
     """The frontend's own Vite; without `npm ci` there is none."""
     path = FRONTEND / "node_modules" / ".bin" / "vite"
     if not path.exists():
-        message = "frontend/node_modules is missing; run `make setup` (npm ci in frontend/)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("frontend/node_modules is missing; run `make setup` (npm ci in frontend/)")
     return path
 
 

@@ -9,8 +9,6 @@ import uuid
 import jwt
 import pytest
 
-pytestmark = pytest.mark.integration
-
 WEBHOOK = "/api/livekit/webhook"
 
 
@@ -28,16 +26,6 @@ def event(kind: str, room: str, **extra) -> bytes:
     return json.dumps(body).encode()
 
 
-async def new_session(client) -> dict:
-    response = await client.post("/api/voice/session", json={"user_id": "hooks"})
-    assert response.status_code == 201
-    return response.json()
-
-
-async def status_of(client, session_id: str) -> str:
-    return (await client.get(f"/api/voice/session/{session_id}")).json()["status"]
-
-
 async def post(client, body: bytes, auth: str | None, content_type="application/webhook+json"):
     headers = {"content-type": content_type}
     if auth is not None:
@@ -46,10 +34,10 @@ async def post(client, body: bytes, auth: str | None, content_type="application/
 
 
 async def test_unsigned_forged_and_tampered_events_are_401_and_change_nothing(
-    client, livekit_server
+    api_client, client, livekit_server
 ):
-    session = await new_session(client)
-    body = event("room_finished", session["room"])
+    session = await api_client.create_session("hooks")
+    body = event("room_finished", session.room)
     key, secret = livekit_server.api_key, livekit_server.api_secret
 
     attempts = {
@@ -58,34 +46,36 @@ async def test_unsigned_forged_and_tampered_events_are_401_and_change_nothing(
         "wrong secret": await post(client, body, signed(body, key, "x" * 40)),
         "wrong key": await post(client, body, signed(body, "otherkey", secret)),
         "tampered body": await post(
-            client, event("room_finished", session["room"]), signed(body, key, secret)
+            client, event("room_finished", session.room), signed(body, key, secret)
         ),
     }
     for name, response in attempts.items():
         assert response.status_code == 401, name
         assert response.json()["error"]["code"] == "unauthorized", name
-    assert await status_of(client, session["session_id"]) == "created"
+    assert (await api_client.get_session(session.session_id)).status == "created"
 
 
-async def test_a_signed_event_applies_once_and_state_never_moves_back(client, livekit_server):
-    session = await new_session(client)
+async def test_a_signed_event_applies_once_and_state_never_moves_back(
+    api_client, client, livekit_server
+):
+    session = await api_client.create_session("hooks")
     key, secret = livekit_server.api_key, livekit_server.api_secret
-    finished = event("room_finished", session["room"])
+    finished = event("room_finished", session.room)
 
     applied = await post(client, finished, signed(finished, key, secret))
     assert applied.json() == {"status": "applied"}
-    assert await status_of(client, session["session_id"]) == "ended"
+    assert (await api_client.get_session(session.session_id)).status == "ended"
 
     replay = await post(client, finished, signed(finished, key, secret))
     assert replay.json() == {"status": "duplicate"}
 
     late_join = event(
-        "participant_joined", session["room"], participant={"identity": "late", "kind": "STANDARD"}
+        "participant_joined", session.room, participant={"identity": "late", "kind": "STANDARD"}
     )
     await post(client, late_join, signed(late_join, key, secret))
-    state = (await client.get(f"/api/voice/session/{session['session_id']}")).json()
-    assert state["status"] == "ended", "a late participant_joined must not reopen the session"
-    assert state["end_reason"] == "room_finished"
+    state = await api_client.get_session(session.session_id)
+    assert state.status == "ended", "a late participant_joined must not reopen the session"
+    assert state.end_reason == "room_finished"
 
 
 async def test_signed_but_malformed_body_is_rejected_without_change(client, livekit_server):
@@ -100,17 +90,17 @@ async def test_signed_but_malformed_body_is_rejected_without_change(client, live
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""]
 )
 async def test_a_signed_event_with_another_content_type_is_400_and_changes_nothing(
-    client, livekit_server, content_type
+    api_client, client, livekit_server, content_type
 ):
-    session = await new_session(client)
-    body = event("room_finished", session["room"])
+    session = await api_client.create_session("hooks")
+    body = event("room_finished", session.room)
     auth = signed(body, livekit_server.api_key, livekit_server.api_secret)
 
     response = await post(client, body, auth, content_type=content_type)
 
     assert response.status_code == 400
     assert "content type" in response.json()["error"]["message"]
-    assert await status_of(client, session["session_id"]) == "created"
+    assert (await api_client.get_session(session.session_id)).status == "created"
 
 
 async def test_events_for_unknown_rooms_are_ignored(client, livekit_server):
@@ -122,22 +112,22 @@ async def test_events_for_unknown_rooms_are_ignored(client, livekit_server):
 
 
 async def test_the_agent_leaving_ends_the_session_but_a_user_leaving_does_not(
-    client, livekit_server
+    api_client, client, livekit_server
 ):
-    session = await new_session(client)
+    session = await api_client.create_session("hooks")
     key, secret = livekit_server.api_key, livekit_server.api_secret
 
     def left(identity: str, kind: str) -> bytes:
         return event(
-            "participant_left", session["room"], participant={"identity": identity, "kind": kind}
+            "participant_left", session.room, participant={"identity": identity, "kind": kind}
         )
 
-    user_left = left(session["identity"], "STANDARD")
+    user_left = left(session.identity, "STANDARD")
     await post(client, user_left, signed(user_left, key, secret))
-    assert await status_of(client, session["session_id"]) == "created"
+    assert (await api_client.get_session(session.session_id)).status == "created"
 
     agent_left = left("agent-AJ_1", "AGENT")
     await post(client, agent_left, signed(agent_left, key, secret))
-    state = (await client.get(f"/api/voice/session/{session['session_id']}")).json()
-    assert state["status"] == "ended"
-    assert state["end_reason"] == "agent_left"
+    state = await api_client.get_session(session.session_id)
+    assert state.status == "ended"
+    assert state.end_reason == "agent_left"

@@ -8,14 +8,10 @@ import asyncio
 import json
 
 import httpx
-import pytest
-from conftest import worker_env
-from fakes.pm_script import RULES
-from fakes.scripted_llm import ScriptedLLM
 
-from devstack import free_port, start_worker
-
-pytestmark = pytest.mark.integration
+from harness.fakes.pm_script import RULES
+from harness.fakes.scripted_llm import ScriptedLLM
+from harness.processes import free_port
 
 AGENT = "readiness-agent"
 
@@ -32,20 +28,19 @@ async def agent_status(client: httpx.AsyncClient, workers: int = 1) -> dict:
 
 
 async def test_a_worker_without_an_llm_reports_it_and_recovers_when_one_answers(
-    run_dir, livekit_server, redis_server, start_api
+    new_worker, start_api
 ) -> None:
     api = start_api(AGENTS=json.dumps({AGENT: {"agent_name": AGENT}}))
     llm_port = free_port()  # nothing listens here yet
     llm_url = f"http://127.0.0.1:{llm_port}/v1"
-    env = worker_env(
-        livekit_server, redis_server.url, llm_url, free_port(), 0,
-        AGENT_NAME=AGENT, IDLE_PROCESSES="1", OPENAI_API_KEY="",
-    )  # fmt: skip
     async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
         before = (await client.get(f"/api/voice/agents/{AGENT}")).json()
         assert (before["workers"], before["ready"]) == (0, None)
 
-        worker = start_worker(env, run_dir / "logs", name="worker-readiness")
+        worker = new_worker(
+            "worker-readiness", llm_url=llm_url,
+            AGENT_NAME=AGENT, IDLE_PROCESSES="1", OPENAI_API_KEY="", WORKER_METRICS_PORT="0",
+        )  # fmt: skip
         try:
             status = await asyncio.wait_for(agent_status(client), 30)
             assert status["ready"] is False

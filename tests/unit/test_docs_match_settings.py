@@ -7,8 +7,6 @@ import pytest
 from session_api.settings import Settings
 from voice_agent.settings import WorkerSettings
 
-pytestmark = pytest.mark.unit
-
 REPO = Path(__file__).resolve().parents[2]
 VARIABLES = sorted(
     {name.upper() for cls in (Settings, WorkerSettings) for name in cls.model_fields}

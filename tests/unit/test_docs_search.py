@@ -6,8 +6,6 @@ import pytest
 
 from voice_agent.docs_search import DocsIndex, fts_query, get_index, split_sections
 
-pytestmark = pytest.mark.unit
-
 REPO_DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 DEPLOY = """\

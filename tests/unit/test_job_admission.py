@@ -4,11 +4,7 @@ refuses (livekit-server then offers it to another worker)."""
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-import pytest
-
 from voice_agent.server import JobAdmission
-
-pytestmark = pytest.mark.unit
 
 
 @dataclass

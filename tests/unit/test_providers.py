@@ -16,8 +16,6 @@ from voice_agent.local_speech import PiperTTS, WhisperSTT
 from voice_agent.providers import build_llm, build_stt, build_tts, indian_language
 from voice_agent.settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
 
-pytestmark = pytest.mark.unit
-
 KEYS = {"openai_api_key": "sk-test", "deepgram_api_key": "dg-test", "sarvam_api_key": "sv-test"}
 PROVIDER_ENV = (
     "PROVIDER_PRESET", "STT_PROVIDER", "LLM_PROVIDER", "TTS_PROVIDER",

@@ -9,8 +9,6 @@ from pydantic import ValidationError
 from session_api.settings import Settings
 from voice_common.settings import CommonSettings
 
-pytestmark = pytest.mark.unit
-
 GOOD_SECRET = "k" * 40
 
 

@@ -13,7 +13,6 @@ protocol with `userGesture: false` instead, for the autoplay test.
 from __future__ import annotations
 
 import json
-import os
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,16 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from devstack import INSTALL_HINTS, REPO, find_binary
+from harness.infra import missing
+from harness.paths import INSTALL_HINTS, REPO, find_binary
 
 try:
     from playwright.async_api import async_playwright, expect
 except ImportError:  # reported by require_playwright() when a test launches a browser
-    async_playwright = expect = None
+    async_playwright = expect = None  # type: ignore[assignment]
 
-IN_CI = os.environ.get("CI") == "true"
 CHROMIUM = "chromium"
 CHROMIUM_HINT = INSTALL_HINTS.get(CHROMIUM, "install it: apt-get install chromium")
 PLAYWRIGHT_HINT = "install it: uv sync (the `playwright` package of the dev dependency group)"
@@ -50,24 +47,17 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _missing(message: str) -> None:
-    """Fail in CI, skip elsewhere: the same rule as conftest's `require_binary`."""
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def require_chromium() -> str:
     path = find_binary(CHROMIUM)
     if path is None:
-        _missing(f"{CHROMIUM} not found; {CHROMIUM_HINT}")
+        missing(f"{CHROMIUM} not found; {CHROMIUM_HINT}")
     assert path is not None
     return path
 
 
 def require_playwright() -> None:
     if async_playwright is None:
-        _missing(f"the Python package playwright is missing; {PLAYWRIGHT_HINT}")
+        missing(f"the Python package playwright is missing; {PLAYWRIGHT_HINT}")
 
 
 def write_silence(path: Path, seconds: float = 2.0, sample_rate: int = 48000) -> Path:

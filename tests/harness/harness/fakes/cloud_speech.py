@@ -173,8 +173,8 @@ class SimulatedCloudSpeech:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from fakes.scripted_llm import ScriptedLLM
-    from fakes.voice_script import FIXED_REPLIES, RULES
+    from harness.fakes.scripted_llm import ScriptedLLM
+    from harness.fakes.voice_script import FIXED_REPLIES, RULES
 
     llm = ScriptedLLM(RULES, first_token_delay=args.llm_first_token)
     speech = SimulatedCloudSpeech(

@@ -5,8 +5,8 @@ answer to interrupt, and a short plain answer (no tool call) to time turns with.
 `RULES` is the project script followed by these.
 """
 
-from fakes.pm_script import RULES as PM_RULES
-from fakes.scripted_llm import Rule
+from harness.fakes.pm_script import RULES as PM_RULES
+from harness.fakes.scripted_llm import Rule
 
 # About 25 s of speech: long enough to interrupt mid-sentence.
 LONG_ANSWER = (

@@ -3,7 +3,7 @@ would do for each request (call the right tool with the right arguments, relay i
 
 from datetime import date, timedelta
 
-from fakes.scripted_llm import Rule
+from harness.fakes.scripted_llm import Rule
 
 NEXT_MONTH = (date.today() + timedelta(days=30)).isoformat()
 RULES = [

@@ -1,4 +1,4 @@
-"""The compose stack under test: docker-compose.yml with the test-only override next to this file,
+"""The compose stack under test: docker-compose.yml with the test-only override of tests/compose/,
 run with the real Docker CLI as a compose project of its own (never the developer's own
 `docker compose up`), on the ports the README names, bound to loopback.
 
@@ -9,7 +9,6 @@ skipped with what to run (`make setup-docker`, as root, installs and starts both
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -19,20 +18,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 
-from devstack import REPO
+from harness.infra import missing
+from harness.paths import REPO
 
-HERE = Path(__file__).resolve().parent
 PROJECT = "voice-stack-compose-test"
-FILES = (REPO / "docker-compose.yml", HERE / "docker-compose.test.yml")
+FILES = (REPO / "docker-compose.yml", REPO / "tests" / "compose" / "docker-compose.test.yml")
 # What the README's quick start uses.
 API_URL = "http://localhost:8000"
 WEB_URL = "http://localhost:3000"
 LIVEKIT_URL = "ws://localhost:7880"
 SERVICES = ("livekit", "redis", "session-api", "voice-agent-worker", "web")
 SETUP_HINT = "run `make setup-docker` as root (Debian's docker.io, dockerd, the compose plugin)"
-IN_CI = os.environ.get("CI") == "true"
 T = TypeVar("T")
 
 
@@ -46,10 +43,7 @@ def require_docker() -> None:
     elif subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
         problem = "the docker compose plugin is missing"
     if problem:
-        message = f"{problem}; {SETUP_HINT}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{problem}; {SETUP_HINT}")
 
 
 def wait_until(probe: Callable[[], T | None], within: float, what: str, every: float = 0.5) -> T:

@@ -18,7 +18,7 @@ with `time.monotonic()`:
 
 As a program (the stack must be running, e.g. `make dev`):
 
-    python tests/voice_caller.py --api http://localhost:8000 --say "What is the status of Apollo?"
+    python -m harness.caller --api http://localhost:8000 --say "What is the status of Apollo?"
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class SpeechSynthesizer:
     def pcm(cls, text: str, sample_rate: int = SAMPLE_RATE) -> bytes:
         key = (text, sample_rate)
         if key not in cls._cache:
-            from speech_samples import synthesize_wav
+            from harness.speech_samples import synthesize_wav
 
             with tempfile.TemporaryDirectory() as tmp:
                 path = synthesize_wav(text, Path(tmp) / "say.wav", sample_rate, silence_after=0)

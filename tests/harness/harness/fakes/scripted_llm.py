@@ -181,7 +181,7 @@ class ScriptedLLM:
 
 
 async def _serve(host: str, port: int) -> None:
-    from fakes.voice_script import RULES
+    from harness.fakes.voice_script import RULES
 
     llm = ScriptedLLM(RULES)
     print(f"ScriptedLLM (a fake of OpenAI's chat completions) on {await llm.start(host, port)}")

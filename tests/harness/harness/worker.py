@@ -1,0 +1,71 @@
+"""The voice agent worker (`python -m voice_agent start`): its environment is built here and
+nowhere else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.livekit_server import LiveKitServer
+from harness.paths import REPO
+from harness.processes import ManagedProcess, spawn, wait_until
+
+WORKER_READY_LINE = "Worker ready, waiting for jobs..."
+
+
+def worker_env(
+    livekit: LiveKitServer, redis_url: str, http_port: int, **overrides: str
+) -> dict[str, str]:
+    """The worker's environment against this livekit-server and Redis; providers come from the
+    caller's environment (`make dev`) or from `local_providers`."""
+    return {
+        "LIVEKIT_URL": livekit.ws_url,
+        "LIVEKIT_API_KEY": livekit.api_key,
+        "LIVEKIT_API_SECRET": livekit.api_secret,
+        "REDIS_URL": redis_url,
+        "WORKER_HTTP_PORT": str(http_port),
+        **overrides,
+    }
+
+
+def local_providers(llm_url: str) -> dict[str, str]:
+    """The `local` preset with the bundled Whisper and Piper models and the LLM at `llm_url` (the
+    ScriptedLLM fake in tests): what runs here with no cloud key and no model download."""
+    return {
+        "PROVIDER_PRESET": "local",
+        "LLM_BASE_URL": llm_url,
+        "DOCS_FOLDER": str(REPO / "docs"),
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+@dataclass
+class Worker(ManagedProcess):
+    """The worker process, with the environment it was started with."""
+
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def http_port(self) -> int:
+        return int(self.env["WORKER_HTTP_PORT"])
+
+    @property
+    def metrics_port(self) -> int | None:
+        port = self.env.get("WORKER_METRICS_PORT")
+        return int(port) if port else None
+
+    def job_pid(self, session_id: str) -> int | None:
+        """The pid of the job process serving `session_id`, from its JSON log line."""
+        for line in self.log_text().splitlines():
+            if f"job started session_id={session_id}" in line and line.startswith("{"):
+                return int(json.loads(line)["pid"])
+        return None
+
+
+def start_worker(env: dict[str, str], log_dir: Path, name: str = "voice-agent-worker") -> Worker:
+    """Start it with `env` (from `worker_env`); ready once it has registered with livekit-server."""
+    proc = spawn(name, [sys.executable, "-m", "voice_agent", "start"], log_dir, env)
+    wait_until(proc, lambda: WORKER_READY_LINE in proc.log_text(), "registering with LiveKit")
+    return Worker(proc.name, proc.popen, proc.log_path, env)
