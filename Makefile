@@ -11,7 +11,7 @@ DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile s
 	frontend/Dockerfile
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-soak bench-compose lint fmt
+.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-soak bench-compose lint fmt docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,13 +53,16 @@ bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes doc
 	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/api_load.py --write
 
-lint: setup ## ruff, mypy, hadolint, `docker compose config`, the deployment files' checks
+lint: setup ## ruff, mypy, hadolint, `docker compose config`, the deployment files' and docs' checks
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy services tests/harness
+	$(UV) run --frozen mypy services scripts tests/harness
 	$(UV) run --frozen hadolint $(DOCKERFILES)
 	docker compose -f docker-compose.yml config --quiet
-	$(PYTEST) -q tests/unit/test_deployment_files.py
+	$(PYTEST) -q tests/unit/test_deployment_files.py tests/unit/test_settings_docs.py
+
+docs: ## Write .env.example and docs/configuration.md's settings tables from the settings classes
+	$(UV) run --frozen python scripts/settings_docs.py
 
 fmt: ## Format the Python code
 	$(UV) run --frozen ruff check --fix .

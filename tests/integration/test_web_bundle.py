@@ -4,6 +4,10 @@ Vite puts into the bundle whatever `import.meta.env.VITE_*` the code reads. The 
 here (the production build, into a temporary folder) with the LiveKit API secret and every
 provider key in the environment, plainly and with the `VITE_` prefix, as a careless `.env` would
 have them; no file of the output may contain any of the values.
+
+The web server in front of the bundle, nginx with the web image's server block, guards the API at
+the edge (docs/security.md): it refuses a large body itself, in the API's JSON error shape, and
+overwrites the X-Forwarded-For a client sends, which the API trusts from it.
 """
 
 import os

@@ -306,6 +306,18 @@ def test_trusting_any_proxy_only_behind_loopback(service: str) -> None:
     )
 
 
+def test_redis_and_worker_ports_are_not_published() -> None:
+    """Redis (no password) and the worker's health and metrics endpoints stay on the compose
+    network (docs/security.md): neither service publishes a port, nor does any other for them."""
+    internal = {"6379", "8081", "9100"}
+    for service in ("redis", "voice-agent-worker"):
+        ports = _published_ports(compose()["services"][service])
+        assert not ports, f"service {service} publishes {ports}"
+    for service in SERVICES:
+        targets = {p["target"] for p in _published_ports(compose()["services"][service])}
+        assert not targets & internal, f"service {service} publishes {sorted(targets & internal)}"
+
+
 def test_compose_defaults_match_env_example() -> None:
     """`cp .env.example .env` must change nothing: each ${VAR:-default} in docker-compose.yml
     defaults to the value .env.example gives VAR. A value meant for native runs (an address on

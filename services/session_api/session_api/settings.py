@@ -21,40 +21,63 @@ DEFAULT_AGENTS = {"pm-agent": AgentConfig(agent_name="pm-agent")}
 
 
 class Settings(CommonSettings):
-    host: str = Field("127.0.0.1", description="Interface uvicorn binds to.")
-    port: int = Field(8000, description="Port uvicorn listens on.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Interface uvicorn binds to: 127.0.0.1 natively; the container binds 0.0.0.0.",
+    )
+    port: int = Field(
+        8000, description="Port uvicorn listens on (compose publishes it as 127.0.0.1:8000)."
+    )
     web_concurrency: int = Field(1, ge=1, description="uvicorn worker processes.")
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
-        description="Proxies whose X-Forwarded-For is trusted for the client IP (uvicorn).",
+        description="Proxies whose X-Forwarded-For header is trusted for the client IP "
+        "(comma-separated IPs or networks, or * for any). Compose sets * because the API is "
+        "reachable only through nginx, which overwrites the header, and the host's loopback; "
+        "never use * where clients can reach the API directly.",
     )
-    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_level: str = Field("info", description="Log verbosity: debug, info, warning or error.")
 
     livekit_public_url: str = Field(
-        "ws://localhost:7880", description="livekit-server URL as a browser reaches it."
+        "ws://localhost:7880",
+        description="livekit-server URL as a browser reaches it (returned to the client with its "
+        "token). Use wss://your-domain when the server is behind TLS.",
     )
     livekit_request_timeout_seconds: float = Field(
-        5.0, gt=0, description="Timeout of one call to LiveKit's RoomService."
+        5.0, gt=0, description="Timeout in seconds of one call to LiveKit's RoomService."
     )
 
     session_token_ttl_seconds: int = Field(
-        900, ge=60, le=86400, description="Lifetime of a participant token (default 15 minutes)."
+        900,
+        ge=60,
+        le=86400,
+        description="Lifetime of a participant token in seconds (60 to 86400; the default is 15 "
+        "minutes).",
     )
     room_empty_timeout_seconds: int = Field(
-        300, ge=10, description="LiveKit closes a room nobody joined (or everyone left) after this."
+        300,
+        ge=10,
+        description="LiveKit closes a room nobody joined, or everyone left, after this many "
+        "seconds.",
     )
     agent_join_timeout_seconds: float = Field(
         6.0,
         gt=0,
-        description="If the agent has not joined a session this long after it was created (or "
-        "last dispatched), dispatch it again: livekit-server never retries a dropped dispatch.",
+        description="If the agent has not joined a session this many seconds after it was "
+        "created (or last dispatched), session-api dispatches it again: livekit-server never "
+        "retries a dropped dispatch. Not while a worker has accepted the job and its agent is "
+        "starting (the worker marks it in Redis for 20 s): livekit-server lists such a job only "
+        "once its agent has joined, and a second dispatch would put two agents in the room.",
     )
     agent_dispatch_attempts: int = Field(
-        3, ge=0, description="Re-dispatches per session before giving up (0 turns them off)."
+        3,
+        ge=0,
+        description="Re-dispatches per session before giving up (0 turns the watchdog off).",
     )
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"],
-        description="Comma-separated origins allowed to call the API from a browser.",
+        description="Comma-separated browser origins allowed to call the API cross-origin. The "
+        "web client itself is served from the same origin through nginx and needs no entry.",
     )
     rate_limit_per_user_per_minute: int = Field(
         20, ge=0, description="Sessions one user_id may create per minute (0 disables)."
@@ -64,7 +87,9 @@ class Settings(CommonSettings):
     )
     agents: dict[str, AgentConfig] = Field(
         default_factory=lambda: dict(DEFAULT_AGENTS),
-        description="JSON registry: agent_id -> {agent_name, default_language, display_name}.",
+        description="Agent registry as JSON: agent_id (what clients ask for) -> agent_name (what "
+        "the worker registers as, see `AGENT_NAME`), default_language, and optionally "
+        "display_name.",
     )
 
     @field_validator("cors_allow_origins", mode="before")

@@ -58,9 +58,15 @@ PRESETS: dict[Preset, tuple[STTProvider, LLMProvider, TTSProvider]] = {
 
 class WorkerSettings(CommonSettings):
     agent_name: str = Field(
-        "pm-agent", description="Name the worker registers for explicit dispatch (the API's agent)."
+        "pm-agent",
+        description="Name the worker registers for explicit dispatch; must match an agent_name "
+        "in `AGENTS`.",
     )
-    worker_http_host: str = Field("127.0.0.1", description="Interface of the health endpoint.")
+    worker_http_host: str = Field(
+        "127.0.0.1",
+        description="Interface of the worker's health endpoint: 127.0.0.1 natively and in compose "
+        "(the healthcheck runs inside the shared network namespace).",
+    )
     worker_http_port: int = Field(
         8081, description="Port of the worker's health endpoint (GET / answers 200 when healthy)."
     )
@@ -70,20 +76,23 @@ class WorkerSettings(CommonSettings):
     drain_timeout_seconds: int = Field(
         25,
         ge=1,
-        description="On SIGTERM: take no new jobs, let running ones go on this long, then end "
-        "them (keep under the orchestrator's grace period: compose gives 30 s).",
+        description="On SIGTERM the worker takes no new jobs, lets running conversations go on "
+        "this many seconds, then ends them. Keep it under the orchestrator's grace period "
+        "(compose: `stop_grace_period: 30s`).",
     )
     process_init_timeout_seconds: float = Field(
         60.0,
         gt=0,
-        description="How long a job process may take to load its models (prewarm) before "
-        "LiveKit kills it and starts another; its default of 10 s is too short on small CPUs.",
+        description="Seconds a job process may take to load its models (prewarm) before LiveKit "
+        "kills it and starts another. LiveKit's default (10 s) is too short for Whisper, Piper "
+        "and the end-of-turn model on 2 cores.",
     )
     idle_processes: int | None = Field(
         None,
         ge=0,
-        description="Job processes kept prewarmed (models loaded) for the next calls; unset: "
-        "one per CPU. Each holds the local models in memory.",
+        description="Job processes kept prewarmed (models loaded) for the next calls; empty: one "
+        "per CPU. Each holds the local models in memory (about 0.6 GB with Whisper tiny.en and "
+        "Piper).",
     )
     max_concurrent_jobs: int = Field(
         10,
@@ -92,7 +101,12 @@ class WorkerSettings(CommonSettings):
     )
 
     # --- providers -----------------------------------------------------------------------------
-    provider_preset: Preset = Field(Preset.auto, description="auto, openai, sarvam or local.")
+    provider_preset: Preset = Field(
+        Preset.auto,
+        description="auto, openai, sarvam or local (docs/configuration.md, Providers). In "
+        "compose, auto with no keys means Whisper and Piper in the worker image and the LLM of "
+        "the ollama service, which runs with `docker compose --profile local up -d`.",
+    )
     stt_provider: STTProvider | None = Field(
         None, description="Overrides the preset: deepgram, sarvam, openai or whisper."
     )
@@ -103,27 +117,41 @@ class WorkerSettings(CommonSettings):
         None, description="Overrides the preset: openai, sarvam or piper."
     )
     stt_fallback_provider: STTProvider | None = Field(
-        None, description="STT used when the chosen one fails (LiveKit's FallbackAdapter)."
+        None,
+        description="STT used when the chosen one fails (LiveKit's FallbackAdapter); empty: "
+        "none. It needs its key like the chosen one.",
     )
     llm_fallback_provider: LLMProvider | None = Field(
-        None, description="LLM used when the chosen one fails or times out."
+        None,
+        description="LLM used when the chosen one fails or times out; empty: none. It needs its "
+        "key like the chosen one.",
     )
     tts_fallback_provider: TTSProvider | None = Field(
-        None, description="TTS used when the chosen one fails."
+        None,
+        description="TTS used when the chosen one fails; empty: none. It needs its key like the "
+        "chosen one.",
     )
-    openai_api_key: SecretStr | None = Field(None, description="OpenAI API key.")
-    deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
-    sarvam_api_key: SecretStr | None = Field(None, description="Sarvam AI API key.")
+    openai_api_key: SecretStr | None = Field(
+        None, description="OpenAI API key (LLM, and optionally STT and TTS)."
+    )
+    deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key (STT).")
+    sarvam_api_key: SecretStr | None = Field(
+        None, description="Sarvam AI API key (STT and TTS for Indian languages)."
+    )
 
     llm_model: str = Field(
         "gpt-4o-mini", description="Model of the OpenAI LLM (LLM_PROVIDER=openai)."
     )
     llm_base_url: str = Field(
         "http://127.0.0.1:11434/v1",
-        description="Base URL of the OpenAI-compatible server (LLM_PROVIDER=openai_compatible).",
+        description="Base URL of the OpenAI-compatible server (LLM_PROVIDER=openai_compatible). "
+        "Native runs only: compose fixes the worker's to http://ollama:11434/v1.",
     )
     llm_compatible_model: str = Field(
-        "qwen2.5:3b", description="Model name on the OpenAI-compatible server."
+        "qwen2.5:3b",
+        description="Model name on the OpenAI-compatible server. In compose it also names the "
+        "model pulled into the ollama image at build: after changing it, "
+        "`docker compose --profile local up -d --build`.",
     )
     llm_compatible_api_key: SecretStr = Field(
         SecretStr("not-needed"), description="API key of the OpenAI-compatible server, if any."
@@ -147,11 +175,15 @@ class WorkerSettings(CommonSettings):
     whisper_model: str = Field(
         "",
         description="faster-whisper model name (base.en, small...) or directory; "
-        "empty: the bundled tiny.en if installed, else base.en.",
+        "empty: the bundled tiny.en if installed, else base.en. The worker image sets it to the "
+        "model it downloads at build (build argument WHISPER_MODEL, base.en).",
     )
     whisper_compute_type: str = Field("int8", description="faster-whisper compute type on CPU.")
     piper_voice: str = Field(
-        "", description="Path of a Piper voice (.onnx); empty: the bundled en_US voice."
+        "",
+        description="Path of a Piper voice (.onnx); empty: the bundled en_US voice. The worker "
+        "image sets it to the voice it downloads at build (build argument PIPER_VOICE, "
+        "en_US-lessac-medium).",
     )
 
     # --- conversation ----------------------------------------------------------------------------

@@ -29,19 +29,33 @@ class CommonSettings(BaseSettings):
 
     app_env: AppEnv = Field(
         AppEnv.development,
-        description="`production` refuses development credentials and short secrets.",
+        description="`development` or `production`. `production` refuses the development "
+        "LiveKit key and secret and secrets shorter than 32 characters.",
     )
     livekit_url: str = Field(
         "http://127.0.0.1:7880",
-        description="URL of livekit-server as this service reaches it (http(s):// or ws(s)://).",
+        description="URL of livekit-server as this service reaches it, http(s):// or ws(s)://. "
+        "In compose session-api uses http://livekit:7880 and the worker ws://livekit:7880.",
     )
-    livekit_api_key: str = Field(DEV_API_KEY, description="LiveKit API key.")
+    livekit_api_key: str = Field(
+        DEV_API_KEY,
+        description="LiveKit API key. livekit-server gets it too (`LIVEKIT_KEYS`, and "
+        "`LIVEKIT_WEBHOOK_API_KEY`, the key that signs webhooks). `devkey` is the development "
+        "key: generate a pair for production.",
+    )
     livekit_api_secret: SecretStr = Field(
-        SecretStr(DEV_API_SECRET), description="LiveKit API secret (32+ characters in production)."
+        SecretStr(DEV_API_SECRET),
+        description="LiveKit API secret (32+ characters in production). `secret` is the "
+        "development secret.",
     )
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis connection URL.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis connection URL. In compose: redis://redis:6379/0.",
+    )
     session_retention_days: int = Field(
-        30, ge=1, description="Session records and transcripts expire after this many days."
+        30,
+        ge=1,
+        description="Session records and transcripts expire from Redis after this many days.",
     )
 
     @model_validator(mode="after")
