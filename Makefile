@@ -59,7 +59,7 @@ lint: setup ## ruff, mypy, hadolint, `docker compose config`, the deployment fil
 	$(UV) run --frozen mypy services scripts tests/harness
 	$(UV) run --frozen hadolint $(DOCKERFILES)
 	docker compose -f docker-compose.yml config --quiet
-	$(PYTEST) -q tests/unit/test_deployment_files.py tests/unit/test_settings_docs.py
+	$(PYTEST) -q tests/unit/test_compose_file.py tests/unit/test_dockerfiles.py tests/unit/test_settings_docs.py
 
 docs: ## Write .env.example and docs/configuration.md's settings tables from the settings classes
 	$(UV) run --frozen python scripts/settings_docs.py
