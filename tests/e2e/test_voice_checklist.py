@@ -23,6 +23,7 @@ from speech_samples import normalize_words, word_accuracy
 from voice_caller import Turn, VoiceCaller
 
 from devstack import WORKER_READY_LINE
+from voice_common.transcript import LATENCY_STAGES
 
 pytestmark = pytest.mark.e2e
 
@@ -230,7 +231,7 @@ async def test_the_session_record_holds_every_turn_with_latency(
         if answer.get("interrupted"):
             continue
         latency = answer["latency"]
-        for stage in ("end_of_turn_delay", "stt_delay", "llm_ttft", "tts_ttfb", "voice_to_voice"):
+        for stage in LATENCY_STAGES:
             assert latency.get(stage, -1) >= 0, f"{stage} missing in {json.dumps(answer)}"
     for turn in caller.turns:
         assert turn.voice_to_voice is not None and turn.voice_to_voice > 0
