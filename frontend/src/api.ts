@@ -2,44 +2,19 @@
 // Failures come out as `Failure` values the page can word (see errors.ts).
 
 import type { Failure } from "./errors";
+import type { components } from "./generated/api-types";
 
-export interface SessionCreated {
-  readonly session_id: string;
-  readonly room: string;
-  readonly identity: string;
-  readonly token: string;
-  readonly livekit_url: string;
-  readonly agent_id: string;
-  readonly expires_at: string;
-}
-
-/** One entry of a session's transcript, as the worker records it. */
-export interface RecordEntry {
-  readonly type: "user" | "agent" | "tool";
-  readonly text?: string;
-  readonly name?: string;
-  readonly arguments?: Record<string, unknown>;
-  readonly output?: string;
-  readonly is_error?: boolean;
-  readonly latency?: Record<string, number>;
-  readonly at: string;
-}
-
+// The API's types, generated from its OpenAPI schema (`npm run gen:api`; never edited by hand).
+type Schemas = components["schemas"];
+export type SessionCreated = Schemas["SessionCreated"];
+export type SessionState = Schemas["SessionState"];
 /** Whether the workers of an agent can hold a conversation (GET /api/voice/agents/{id}). */
-export interface AgentStatus {
-  readonly agent_id: string;
-  readonly display_name: string;
-  readonly workers: number;
-  /** true: a worker can answer; false: every worker reports a problem; null: none reported. */
-  readonly ready: boolean | null;
-  readonly problems: readonly string[];
-}
-
-export interface SessionState {
-  readonly session_id: string;
-  readonly status: "created" | "active" | "ended";
-  readonly transcript: readonly RecordEntry[];
-}
+export type AgentStatus = Schemas["AgentStatus"];
+/** One entry of a session's transcript, as the worker records it: a user or agent turn, or a tool call. */
+export type TranscriptEntry = SessionState["transcript"][number];
+export type ToolCall = Schemas["ToolCall"];
+/** A turn's latency in seconds by stage; the stage names are the session API's. */
+export type LatencyStages = Schemas["LatencyStages"];
 
 /** Thrown by every call here; `failure` says what went wrong. */
 export class ApiFailure extends Error {

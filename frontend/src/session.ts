@@ -19,8 +19,8 @@ import {
   endSession,
   getAgentStatus,
   getSession,
-  type RecordEntry,
   type SessionCreated,
+  type TranscriptEntry,
 } from "./api";
 import type { MeterName } from "./audioLevel";
 import type { ClientConfig } from "./config";
@@ -366,7 +366,7 @@ export class VoiceSession {
     }
   }
 
-  private takeRecord(room: Room, entries: readonly RecordEntry[]): void {
+  private takeRecord(room: Room, entries: readonly TranscriptEntry[]): void {
     entries.slice(this.recordSeen).forEach((entry, offset) => {
       if (entry.type === "tool") {
         const id = `tool-${this.recordSeen + offset}`;

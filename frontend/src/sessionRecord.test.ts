@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { RecordEntry } from "./api";
+import type { ToolCall, TranscriptEntry } from "./api";
 import { describeToolCall, formatSeconds, turnLatency } from "./sessionRecord";
 
 const tool = (
   name: string,
   args: Record<string, unknown>,
-  extra: Partial<RecordEntry> = {},
-): RecordEntry => ({
+  extra: Partial<ToolCall> = {},
+): ToolCall => ({
   type: "tool",
   name,
   arguments: args,
@@ -46,9 +46,10 @@ describe("describeToolCall", () => {
 
 describe("turnLatency", () => {
   it("takes voice-to-voice and the measured parts of an agent turn", () => {
-    const entry: RecordEntry = {
+    const entry: TranscriptEntry = {
       type: "agent",
       text: "Hi",
+      interrupted: false,
       latency: { end_of_turn_delay: 0.5, llm_ttft: 0.25, tts_ttfb: 0.125, voice_to_voice: 1.2 },
       at: "2026-11-21T12:00:00Z",
     };
@@ -65,7 +66,7 @@ describe("turnLatency", () => {
 
   it("is null for user turns and agent turns without a measurement (the greeting)", () => {
     expect(turnLatency({ type: "user", text: "Hi", latency: { stt_delay: 0.2 }, at: "" })).toBeNull();
-    expect(turnLatency({ type: "agent", text: "Hello", latency: {}, at: "" })).toBeNull();
+    expect(turnLatency({ type: "agent", text: "Hello", interrupted: false, latency: {}, at: "" })).toBeNull();
   });
 });
 

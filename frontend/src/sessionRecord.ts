@@ -1,7 +1,7 @@
 // What the page takes from the session record the worker writes (GET /api/voice/session/{id}):
 // tool calls, worded for the transcript, and each agent turn's latency. Pure logic.
 
-import type { RecordEntry } from "./api";
+import type { LatencyStages, ToolCall, TranscriptEntry } from "./api";
 
 export interface TurnLatency {
   /** Seconds from the end of the user's speech to the agent's first audio. */
@@ -10,20 +10,20 @@ export interface TurnLatency {
   readonly parts: readonly { readonly label: string; readonly seconds: number }[];
 }
 
-const LATENCY_PARTS: readonly [key: string, label: string][] = [
+const LATENCY_PARTS: readonly [stage: keyof LatencyStages, label: string][] = [
   ["end_of_turn_delay", "end of turn"],
   ["stt_delay", "speech to text"],
   ["llm_ttft", "LLM first token"],
   ["tts_ttfb", "speech first audio"],
 ];
 
-function argument(entry: RecordEntry, name: string): string {
-  const value = entry.arguments?.[name];
+function argument(entry: ToolCall, name: string): string {
+  const value = entry.arguments[name];
   return typeof value === "string" ? value : String(value ?? "?");
 }
 
 /** A tool call in a few words, e.g. "Created task “Write the notes” in Apollo". */
-export function describeToolCall(entry: RecordEntry): string {
+export function describeToolCall(entry: ToolCall): string {
   const project = (): string => argument(entry, "project_name");
   let action: string;
   switch (entry.name) {
@@ -43,22 +43,22 @@ export function describeToolCall(entry: RecordEntry): string {
       action = `Searched the documentation for “${argument(entry, "query")}”`;
       break;
     default:
-      action = `Used the tool ${entry.name ?? "?"}`;
+      action = `Used the tool ${entry.name}`;
   }
-  return entry.is_error ? `${action}: failed. ${entry.output ?? ""}`.trim() : action;
+  return entry.is_error ? `${action}: failed. ${entry.output}`.trim() : action;
 }
 
 /** An agent turn's latency, or null for entries that carry none. */
-export function turnLatency(entry: RecordEntry): TurnLatency | null {
-  const latency = entry.latency;
-  if (entry.type !== "agent" || latency?.voice_to_voice === undefined) {
+export function turnLatency(entry: TranscriptEntry): TurnLatency | null {
+  if (entry.type !== "agent" || entry.latency.voice_to_voice === undefined) {
     return null;
   }
-  const parts = LATENCY_PARTS.filter(([key]) => latency[key] !== undefined).map(([key, label]) => ({
-    label,
-    seconds: latency[key] as number,
-  }));
-  return { voiceToVoice: latency.voice_to_voice, parts };
+  const latency = entry.latency;
+  const parts = LATENCY_PARTS.flatMap(([stage, label]) => {
+    const seconds = latency[stage];
+    return seconds === undefined ? [] : [{ label, seconds }];
+  });
+  return { voiceToVoice: entry.latency.voice_to_voice, parts };
 }
 
 export function formatSeconds(seconds: number): string {

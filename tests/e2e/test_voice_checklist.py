@@ -23,6 +23,7 @@ from harness.fakes.scripted_llm import ScriptedLLM
 from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
 from harness.speech_samples import normalize_words, word_accuracy
 from harness.worker import WORKER_READY_LINE
+from voice_common.transcript import LATENCY_STAGES
 
 MIN_WORD_ACCURACY = 0.9
 WAIT = 30.0  # bound of any one wait for the agent (seconds)
@@ -228,7 +229,7 @@ async def test_the_session_record_holds_every_turn_with_latency(
         if answer.get("interrupted"):
             continue
         latency = answer["latency"]
-        for stage in ("end_of_turn_delay", "stt_delay", "llm_ttft", "tts_ttfb", "voice_to_voice"):
+        for stage in LATENCY_STAGES:
             assert latency.get(stage, -1) >= 0, f"{stage} missing in {json.dumps(answer)}"
     for turn in caller.turns:
         assert turn.voice_to_voice is not None and turn.voice_to_voice > 0

@@ -1,11 +1,15 @@
 """A session's life against real livekit-server and Redis: room, dispatch, token, webhooks."""
 
 import asyncio
+import json
 import time
 
 import httpx
 import jwt
 from livekit import api, rtc
+from redis.asyncio import Redis
+
+from voice_common import redis_keys as keys
 
 
 async def create(api_client: httpx.AsyncClient, user_id: str = "alice", **body) -> dict:
@@ -124,6 +128,36 @@ async def test_delete_ends_the_session_and_room_and_is_idempotent(client, lk):
     again = await client.delete(f"/api/voice/session/{created['session_id']}")
     assert again.status_code == 200
     assert again.json()["ended_at"] == first.json()["ended_at"]
+
+
+# Entries as the worker has always written them (json.dumps, so non-ASCII escaped): one of each
+# kind, a greeting with no latency measured, a tool call that failed.
+STORED_TRANSCRIPT = [
+    {"type": "agent", "text": "Hello! How can I help?", "interrupted": False, "latency": {},
+     "at": "2026-11-21T12:00:00.000001+00:00"},
+    {"type": "user", "text": "Café status?", "latency": {"end_of_turn_delay": 0.5,
+     "stt_delay": 0.2}, "at": "2026-11-21T12:00:03+00:00"},
+    {"type": "tool", "name": "get_project_status", "arguments": {"project_name": "Café"},
+     "output": "No project named 'Café'.", "is_error": True, "at": "2026-11-21T12:00:04+00:00"},
+    {"type": "agent", "text": "There is no such project.", "interrupted": True,
+     "latency": {"end_of_turn_delay": 0.5, "stt_delay": 0.2, "voice_to_voice": 1.2,
+                 "llm_ttft": 0.3, "tts_ttfb": 0.1},
+     "at": "2026-11-21T12:00:05.500000+00:00"},
+]  # fmt: skip
+
+
+async def test_the_stored_transcript_is_served_as_it_was_written(client, redis_server):
+    created = await create(client, "grace")
+    lines = [json.dumps(entry, separators=(",", ":")) for entry in STORED_TRANSCRIPT]
+    redis = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        await redis.rpush(keys.transcript(created["session_id"]), *lines)
+    finally:
+        await redis.aclose()
+
+    served = (await client.get(f"/api/voice/session/{created['session_id']}")).json()["transcript"]
+    # The same entries, keys in the same order, timestamps as written.
+    assert json.dumps(served) == json.dumps(STORED_TRANSCRIPT)
 
 
 async def test_unknown_session_is_404(client):

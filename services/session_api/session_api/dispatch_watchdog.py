@@ -19,13 +19,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from voice_common import redis_keys as keys
+from voice_common.dispatch import DispatchMetadata
 from voice_common.redis_keys import SessionField as F
 from voice_common.redis_keys import SessionStatus
 
 from .agents import AgentRegistry
 from .errors import ApiError, DependencyUnavailable
 from .livekit_gateway import LiveKitGateway
-from .session_service import dispatch_metadata
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,11 @@ class DispatchWatchdog:
         except ApiError:
             log.error("session of an unconfigured agent session_id=%s", session_id)
             return
-        metadata = dispatch_metadata(
-            session_id, record[F.user_id], record[F.language], json.loads(record[F.metadata])
+        metadata = DispatchMetadata(
+            session_id=session_id,
+            user_id=record[F.user_id],
+            language=record[F.language],
+            metadata=json.loads(record[F.metadata]),
         )
         try:
             dispatched = await self._livekit.dispatch_agent(

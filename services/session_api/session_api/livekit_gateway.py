@@ -1,11 +1,11 @@
 """`LiveKitGateway`: the session API's calls to livekit-server (rooms, dispatch, tokens)."""
 
-import json
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 from livekit import api
+
+from voice_common.dispatch import DispatchMetadata
 
 from .errors import DependencyUnavailable
 
@@ -44,7 +44,7 @@ class LiveKitGateway:
         room: str,
         *,
         agent_name: str,
-        dispatch_metadata: dict[str, Any],
+        dispatch_metadata: DispatchMetadata,
         empty_timeout_seconds: int,
     ) -> None:
         """Create the room with the agent dispatch in the same request.
@@ -52,7 +52,7 @@ class LiveKitGateway:
         A token's room configuration is ignored for a room that already exists, so the dispatch
         must travel with CreateRoom.
         """
-        metadata = json.dumps(dispatch_metadata, separators=(",", ":"))
+        metadata = dispatch_metadata.model_dump_json()
         request = api.CreateRoomRequest(
             name=room,
             empty_timeout=empty_timeout_seconds,
@@ -66,7 +66,7 @@ class LiveKitGateway:
             raise _unavailable(exc) from exc
 
     async def dispatch_agent(
-        self, room: str, *, agent_name: str, dispatch_metadata: dict[str, Any]
+        self, room: str, *, agent_name: str, dispatch_metadata: DispatchMetadata
     ) -> bool:
         """Dispatch the agent to an existing room again, unless a worker has already taken a
         job for it there (the agent is on its way). True when a dispatch was made."""
@@ -83,7 +83,7 @@ class LiveKitGateway:
                 api.CreateAgentDispatchRequest(
                     agent_name=agent_name,
                     room=room,
-                    metadata=json.dumps(dispatch_metadata, separators=(",", ":")),
+                    metadata=dispatch_metadata.model_dump_json(),
                 )
             )
         except (TimeoutError, api.ServerError, aiohttp.ClientError) as exc:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from voice_common.redis_keys import SessionStatus
+from voice_common.session_status import EndReason
+from voice_common.transcript import TranscriptEntry
 
 MAX_METADATA_BYTES = 4096
 
@@ -54,7 +56,14 @@ class TokenRequest(BaseModel):
     agent_id: AgentId = "pm-agent"
 
 
-class SessionCreated(BaseModel):
+class _Response(BaseModel):
+    """A response body: every field is always in the JSON (defaults included), so the schema
+    marks them all required and the web client's generated types need no `?`."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class SessionCreated(_Response):
     session_id: str
     room: str
     identity: str
@@ -64,19 +73,19 @@ class SessionCreated(BaseModel):
     expires_at: datetime
 
 
-class TokenCreated(BaseModel):
+class TokenCreated(_Response):
     token: str
     url: str
 
 
-class Participant(BaseModel):
+class Participant(_Response):
     identity: str
     kind: str
     joined_at: datetime | None = None
     left_at: datetime | None = None
 
 
-class SessionState(BaseModel):
+class SessionState(_Response):
     session_id: str
     user_id: str
     agent_id: str
@@ -87,19 +96,25 @@ class SessionState(BaseModel):
     created_at: datetime
     active_at: datetime | None = None
     ended_at: datetime | None = None
-    end_reason: str | None = None
+    end_reason: str | None = Field(
+        None,
+        description="Why it ended: "
+        + ", ".join(f"`{reason}`" for reason in EndReason)
+        + " (written `agent_error: <Exception>`), or a shutdown reason of LiveKit's own",
+    )
     expires_at: datetime
     participants: list[Participant] = Field(default_factory=list)
-    transcript: list[dict[str, Any]] = Field(
+    transcript: list[TranscriptEntry] = Field(
         default_factory=list,
-        description="User turns, agent turns (with per-turn latency in seconds) and tool calls",
+        description="User turns, agent turns (with per-turn latency in seconds) and tool calls, "
+        "oldest first",
     )
     usage: dict[str, Any] | None = Field(
         None, description="Turn and tool counts and mean latencies, written when the job ends"
     )
 
 
-class SessionSummary(BaseModel):
+class SessionSummary(_Response):
     session_id: str
     agent_id: str
     room: str
@@ -108,14 +123,14 @@ class SessionSummary(BaseModel):
     ended_at: datetime | None = None
 
 
-class SessionPage(BaseModel):
+class SessionPage(_Response):
     sessions: list[SessionSummary]
     next_offset: int | None = Field(
         description="Pass as `offset` for the next page; null at the end"
     )
 
 
-class AgentStatus(BaseModel):
+class AgentStatus(_Response):
     """Whether the workers of an agent can hold a conversation, as they last reported."""
 
     agent_id: str

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from redis.exceptions import RedisError
 
+from voice_common.dispatch import DispatchMetadata
 from voice_common.redis_keys import SessionStatus
+from voice_common.session_status import EndReason
 
 from .agents import AgentRegistry
 from .errors import ApiError, DependencyUnavailable
@@ -18,18 +20,6 @@ from .models import SessionRequest
 from .store import SessionRecord, SessionStore, utc_now
 
 log = logging.getLogger(__name__)
-
-
-def dispatch_metadata(
-    session_id: str, user_id: str, language: str, metadata: dict[str, object]
-) -> dict[str, object]:
-    """What the worker's job learns about its session (read in voice_agent.server)."""
-    return {
-        "session_id": session_id,
-        "user_id": user_id,
-        "language": language,
-        "metadata": metadata,
-    }
 
 
 @dataclass(frozen=True)
@@ -76,8 +66,11 @@ class SessionService:
         await self._livekit.create_room(
             record.room,
             agent_name=agent.agent_name,
-            dispatch_metadata=dispatch_metadata(
-                session_id, record.user_id, record.language, record.metadata
+            dispatch_metadata=DispatchMetadata(
+                session_id=session_id,
+                user_id=record.user_id,
+                language=record.language,
+                metadata=record.metadata,
             ),
             empty_timeout_seconds=self._empty_timeout,
         )
@@ -109,7 +102,7 @@ class SessionService:
             # empty timeout. Say so, since it is the one case that leaves something behind.
             log.error("room left for LiveKit's empty timeout room=%s reason=rollback_failed", room)
 
-    async def end(self, session_id: str, reason: str) -> dict[str, object]:
+    async def end(self, session_id: str, reason: EndReason) -> dict[str, object]:
         """Delete the room and mark the session ended. Idempotent."""
         state = await self._store.get(session_id)
         if state is None:

@@ -6,25 +6,30 @@ yesterday").
 """
 
 import json
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from voice_common import redis_keys as keys
+from voice_common.transcript import AgentTurn, ToolCall, UserTurn, parse_entry
 
 SESSIONS_LOOKED_AT = 5
 TEXT_LIMIT = 300
 
 
-def _line(entry: dict[str, Any]) -> str | None:
-    day = str(entry.get("at", ""))[:10]
-    if entry.get("type") == "user":
-        return f"[{day}] user: {entry['text'][:TEXT_LIMIT]}"
-    if entry.get("type") == "agent":
-        return f"[{day}] assistant: {entry['text'][:TEXT_LIMIT]}"
-    if entry.get("type") == "tool" and not entry.get("is_error"):
-        arguments = json.dumps(entry.get("arguments", {}), separators=(",", ":"))
-        return f"[{day}] tool {entry['name']}({arguments}) -> {entry['output'][:TEXT_LIMIT]}"
+def _line(entry: UserTurn | AgentTurn | ToolCall | None) -> str | None:
+    """The entry as the agent is shown it; None for failed tool calls and unreadable entries."""
+    if entry is None:
+        return None
+    day = entry.at.date().isoformat()
+    match entry:
+        case UserTurn():
+            return f"[{day}] user: {entry.text[:TEXT_LIMIT]}"
+        case AgentTurn():
+            return f"[{day}] assistant: {entry.text[:TEXT_LIMIT]}"
+        case ToolCall(is_error=False):
+            arguments = json.dumps(entry.arguments, separators=(",", ":"))
+            return f"[{day}] tool {entry.name}({arguments}) -> {entry.output[:TEXT_LIMIT]}"
     return None
 
 
@@ -39,7 +44,7 @@ async def previous_turns(redis: Redis, user_id: str, current_session: str, turns
     lines: list[str] = []
     for session_id in earlier:  # newest session first
         entries = cast(list[str], await redis.lrange(keys.transcript(session_id), -turns, -1))
-        session_lines = [line for raw in entries if (line := _line(json.loads(raw)))]
+        session_lines = [line for raw in entries if (line := _line(parse_entry(raw)))]
         lines = session_lines + lines
         if len(lines) >= turns:
             break

@@ -7,11 +7,13 @@ Jobs run in child processes; AgentServer serves /metrics in Prometheus multiproc
 from livekit.agents.voice.events import FunctionToolsExecutedEvent
 from prometheus_client import Counter, Gauge, Histogram
 
+from voice_common.transcript import LATENCY_STAGES
+
 STAGE_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 TURN_LATENCY = Histogram(
     "voice_agent_turn_latency_seconds",
-    "Per-turn latency by stage: end_of_turn_delay, stt_delay, llm_ttft, tts_ttfb, voice_to_voice",
+    "Per-turn latency by stage: " + ", ".join(LATENCY_STAGES),
     ["stage"],
     buckets=STAGE_BUCKETS,
 )

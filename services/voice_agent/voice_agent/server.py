@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 
 from voice_common import redis_client
 from voice_common import redis_keys as keys
+from voice_common.dispatch import DispatchMetadata
 from voice_common.projects import ProjectStore
 from voice_common.redis_keys import SessionStatus
 from voice_common.session_status import SessionTransitions
@@ -52,15 +53,6 @@ from .transcript import TranscriptRecorder
 from .trouble import TroubleNotifier
 
 log = logging.getLogger("voice_agent")
-
-
-def dispatch_metadata(text: str) -> dict[str, object]:
-    """The session API's dispatch metadata (session id, user id, language), or {} if absent."""
-    try:
-        value = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -160,11 +152,11 @@ async def build_agent(
 async def entrypoint(ctx: JobContext) -> None:
     """One job: the agent talks with the user of one session."""
     settings: WorkerSettings = ctx.proc.userdata["settings"]
-    meta = dispatch_metadata(ctx.job.metadata)
+    meta = DispatchMetadata.parse(ctx.job.metadata)
     data = SessionData(
-        session_id=str(meta.get("session_id") or ctx.job.room.name),
-        user_id=str(meta.get("user_id") or "anonymous"),
-        language=str(meta.get("language") or settings.default_language),
+        session_id=meta.session_id or ctx.job.room.name,
+        user_id=meta.user_id or "anonymous",
+        language=meta.language or settings.default_language,
     )
     log.info("job started session_id=%s room=%s", data.session_id, ctx.job.room.name)
     redis = redis_client.connect(settings.redis_url)
@@ -301,8 +293,8 @@ class JobAdmission:
         """
         if not self._redis_url:
             return
-        session_id = dispatch_metadata(request.job.metadata).get("session_id")
-        if not isinstance(session_id, str):
+        session_id = DispatchMetadata.parse(request.job.metadata).session_id
+        if session_id is None:
             return
         if self._redis is None:
             self._redis = redis_client.connect(self._redis_url)

@@ -1,9 +1,10 @@
 """`TranscriptRecorder`: every user turn, agent turn and tool call, appended to the session's
 Redis record as it happens, with timestamps and per-turn latency.
 
-Entries are queued and written in order by one task. While Redis is unavailable (a restart)
-the writer keeps retrying the same entry, so nothing is lost or reordered; `aclose()` waits up
-to FLUSH_SECONDS for the queue to drain, then reports what could not be written.
+Entries are `voice_common.transcript` models, queued and written in order by one task. While
+Redis is unavailable (a restart) the writer keeps retrying the same entry, so nothing is lost or
+reordered; `aclose()` waits up to FLUSH_SECONDS for the queue to drain, then reports what could
+not be written.
 """
 
 import asyncio
@@ -17,32 +18,55 @@ from typing import Any
 
 from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
+from livekit.agents.llm.chat_context import MetricsReport
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from voice_common import redis_keys as keys
+from voice_common.transcript import AgentTurn, LatencyStages, ToolCall, UserTurn
 
 log = logging.getLogger(__name__)
 
-# ChatMessage.metrics key -> the name the transcript (and the API) uses.
-USER_LATENCY = {"end_of_turn_delay": "end_of_turn_delay", "transcription_delay": "stt_delay"}
-AGENT_LATENCY = {
-    "e2e_latency": "voice_to_voice",
-    "llm_node_ttft": "llm_ttft",
-    "tts_node_ttfb": "tts_ttfb",
-}
 RETRY_BACKOFF_SECONDS = (0.1, 0.2, 0.5, 1.0)  # then every second until Redis answers
 TOOL_OUTPUT_LIMIT = 2000
 FLUSH_SECONDS = 5.0
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def _latency(metrics: dict[str, Any], names: dict[str, str]) -> dict[str, float]:
-    return {ours: round(metrics[theirs], 4) for theirs, ours in names.items() if theirs in metrics}
+def _arguments(text: str) -> dict[str, Any]:
+    """A tool call's arguments; {"raw": text} when the LLM's were not a JSON object."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {"raw": text}
+    return value if isinstance(value, dict) else {"raw": text}
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def user_latency(metrics: MetricsReport) -> LatencyStages:
+    """The user side of a turn, from the user message's metrics."""
+    return LatencyStages(
+        end_of_turn_delay=_seconds(metrics.get("end_of_turn_delay")),
+        stt_delay=_seconds(metrics.get("transcription_delay")),
+    )
+
+
+def agent_latency(metrics: MetricsReport, user: LatencyStages) -> LatencyStages:
+    """The whole turn: the user side's delays and the agent message's own stages."""
+    return LatencyStages(
+        end_of_turn_delay=user.end_of_turn_delay,
+        stt_delay=user.stt_delay,
+        voice_to_voice=_seconds(metrics.get("e2e_latency")),
+        llm_ttft=_seconds(metrics.get("llm_node_ttft")),
+        tts_ttfb=_seconds(metrics.get("tts_node_ttfb")),
+    )
 
 
 @dataclass
@@ -85,9 +109,9 @@ class TranscriptRecorder:
         self._session_id = session_id
         self._retention = retention_seconds
         self._on_latency = on_latency
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queue: asyncio.Queue[UserTurn | AgentTurn | ToolCall] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._last_user_latency: dict[str, float] = {}
+        self._last_user_latency = LatencyStages()
         self._pending = 0  # queued or being written
         self.stats = TurnStats()
 
@@ -101,54 +125,45 @@ class TranscriptRecorder:
         if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
             return
         text = item.text_content or ""
-        metrics = dict(item.metrics)
-        entry: dict[str, Any]
         if item.role == "user":
             self.stats.user_turns += 1
-            self._last_user_latency = _latency(metrics, USER_LATENCY)
-            entry = {"type": "user", "text": text, "latency": self._last_user_latency}
-        else:
-            self.stats.agent_turns += 1
-            # The agent turn carries the whole turn's breakdown: the user side's delays too.
-            latency = {**self._last_user_latency, **_latency(metrics, AGENT_LATENCY)}
-            self._last_user_latency = {}
-            entry = {
-                "type": "agent",
-                "text": text,
-                "interrupted": item.interrupted,
-                "latency": latency,
-            }
-            self.stats.add_latency(latency)
-            if self._on_latency and latency:
-                self._on_latency(latency)
-        self._enqueue({**entry, "at": _now()})
+            self._last_user_latency = user_latency(item.metrics)
+            self._enqueue(UserTurn(text=text, latency=self._last_user_latency, at=_now()))
+            return
+        self.stats.agent_turns += 1
+        # The agent turn carries the whole turn's breakdown: the user side's delays too.
+        latency = agent_latency(item.metrics, self._last_user_latency)
+        self._last_user_latency = LatencyStages()
+        measured = latency.measured()
+        self.stats.add_latency(measured)
+        if self._on_latency and measured:
+            self._on_latency(measured)
+        self._enqueue(
+            AgentTurn(text=text, interrupted=item.interrupted, latency=latency, at=_now())
+        )
 
     def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
         for call, output in event.zipped():
             self.stats.tool_calls += 1
             self.stats.tool_errors += int(output.is_error)
-            try:
-                arguments = json.loads(call.arguments or "{}")
-            except json.JSONDecodeError:
-                arguments = {"raw": call.arguments}
-            entry = {
-                "type": "tool",
-                "name": call.name,
-                "arguments": arguments,
-                "output": str(output.output)[:TOOL_OUTPUT_LIMIT],
-                "is_error": output.is_error,
-                "at": _now(),
-            }
-            self._enqueue(entry)
+            self._enqueue(
+                ToolCall(
+                    name=call.name,
+                    arguments=_arguments(call.arguments),
+                    output=str(output.output)[:TOOL_OUTPUT_LIMIT],
+                    is_error=output.is_error,
+                    at=_now(),
+                )
+            )
 
-    def _enqueue(self, entry: dict[str, Any]) -> None:
+    def _enqueue(self, entry: UserTurn | AgentTurn | ToolCall) -> None:
         self._pending += 1
         self._queue.put_nowait(entry)
 
     async def _write_forever(self) -> None:
         while True:
             entry = await self._queue.get()
-            await self._write(json.dumps(entry, separators=(",", ":")))
+            await self._write(entry.model_dump_json())
             self._pending -= 1
             self._queue.task_done()
 

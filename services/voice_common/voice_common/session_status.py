@@ -5,6 +5,7 @@ twice, DELETE may race room_finished, and the worker may end a session the API a
 """
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from redis.asyncio import Redis
 
@@ -26,6 +27,27 @@ else
 end
 return 1
 """
+
+
+class EndReason(StrEnum):
+    """Why a session ended, as its `end_reason` says. The first reason to arrive wins (see
+    above). LiveKit's own shutdown reasons (a close reason such as "error", "room
+    disconnected") pass through as they are."""
+
+    ended_by_client = "ended_by_client"  # DELETE /api/voice/session/{id}
+    room_finished = "room_finished"  # webhook: LiveKit closed the room
+    agent_left = "agent_left"  # webhook: the agent left a room (its job process died)
+    user_left = "user_left"  # the worker: the user hung up
+    user_never_joined = "user_never_joined"  # the worker: nobody came, or the room closed first
+    job_ended = "job_ended"  # the worker: the job ended without saying why
+    agent_error = "agent_error"  # the worker failed; written as "agent_error: <Exception>"
+
+    @classmethod
+    def error(cls, failure: object) -> str:
+        """The reason for a job that failed with `failure` (an exception, or the error event
+        an AgentSession closed on), e.g. "agent_error: ValueError"."""
+        return f"{cls.agent_error}: {type(failure).__name__}"
+
 
 _TIMESTAMP_FIELD = {
     SessionStatus.active: SessionField.active_at,

@@ -4,6 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from voice_common.session_status import EndReason
+
 from ..dependencies import AppServices, Services
 from ..errors import ApiError
 from ..models import (
@@ -72,7 +74,7 @@ async def get_session(session_id: SessionId, services: Services) -> SessionState
 @router.delete("/voice/session/{session_id}", response_model=SessionState, responses=_ERRORS)
 async def end_session(session_id: SessionId, services: Services) -> SessionState:
     """Delete the room and mark the session ended. Ending an ended session changes nothing."""
-    state = await services.sessions.end(session_id, reason="ended_by_client")
+    state = await services.sessions.end(session_id, reason=EndReason.ended_by_client)
     return SessionState.model_validate(state)
 
 

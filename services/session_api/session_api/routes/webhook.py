@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Request
 from livekit import api
 
 from voice_common.redis_keys import SessionStatus
+from voice_common.session_status import EndReason
 
 from ..dependencies import Services
 from ..errors import ApiError
@@ -71,12 +72,14 @@ async def receive_webhook(
         await store.record_participant(session_id, event.participant.identity, kind, joined=False)
         # Without its agent the conversation is over, whether the job ended, crashed or was
         # killed. A job that ends normally has already ended the session with its own reason.
-        if kind == "agent" and await store.advance(session_id, SessionStatus.ended, "agent_left"):
+        if kind == "agent" and await store.advance(
+            session_id, SessionStatus.ended, EndReason.agent_left
+        ):
             log.info(
                 "session ended session_id=%s room=%s reason=agent_left", session_id, event.room.name
             )
     elif event.event == "room_finished":
-        if await store.advance(session_id, SessionStatus.ended, "room_finished"):
+        if await store.advance(session_id, SessionStatus.ended, EndReason.room_finished):
             log.info(
                 "session ended session_id=%s room=%s reason=room_finished",
                 session_id,

@@ -1,0 +1,113 @@
+"""A session's transcript entries: what the worker appends to `session:{id}:transcript`, what
+memory reads back from earlier sessions, and what `GET /api/voice/session/{id}` serves (the
+web client's types are generated from that schema).
+
+Each Redis list item is one entry as JSON (`model_dump_json()`), with `type` telling a user
+turn, an agent turn and a tool call apart. The latency stage names are the fields of
+`LatencyStages`, named nowhere else.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
+
+# A stage LiveKit did not measure for a turn is left out of the JSON (never null): the greeting
+# has no user side, a user turn no LLM or TTS. Its schema is therefore an optional number.
+Stage = Annotated[
+    float | None,
+    Field(exclude_if=lambda value: value is None),
+    WithJsonSchema({"type": "number"}),
+]
+# Written as `datetime.isoformat()` ("+00:00"), as it always was, rather than pydantic's "Z".
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class LatencyStages(BaseModel):
+    """One turn's latency in seconds, from LiveKit's per-message metrics; a stage that was not
+    measured is absent. Fields in the order the worker writes them."""
+
+    end_of_turn_delay: Stage = Field(
+        None, description="From the end of the user's speech to the end-of-turn decision"
+    )
+    stt_delay: Stage = Field(
+        None, description="From the end of the user's speech to the final transcript"
+    )
+    voice_to_voice: Stage = Field(
+        None, description="From the end of the user's speech to the agent's first audio"
+    )
+    llm_ttft: Stage = Field(None, description="The LLM's time to its first token")
+    tts_ttfb: Stage = Field(None, description="The TTS's time to its first audio byte")
+
+    def measured(self) -> dict[str, float]:
+        """The stages that were measured, by name."""
+        return {name: value for name, value in self if value is not None}
+
+
+LATENCY_STAGES: tuple[str, ...] = tuple(LatencyStages.model_fields)
+
+
+class _Entry(BaseModel):
+    # The JSON always has every field (defaults only make reading older entries lenient), so
+    # the served schema marks them all required.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class UserTurn(_Entry):
+    """What the user said (the final transcript of their turn)."""
+
+    type: Literal["user"] = "user"
+    text: str
+    latency: LatencyStages = Field(
+        default_factory=LatencyStages, description="end_of_turn_delay and stt_delay"
+    )
+    at: Timestamp
+
+
+class AgentTurn(_Entry):
+    """What the agent said; `latency` holds the whole turn's breakdown, the user side's delays
+    included (none for the greeting)."""
+
+    type: Literal["agent"] = "agent"
+    text: str
+    interrupted: bool = Field(False, description="The user spoke over it and it was cut short")
+    latency: LatencyStages = Field(default_factory=LatencyStages)
+    at: Timestamp
+
+
+class ToolCall(_Entry):
+    """A tool the agent called, with its arguments and (the start of) its output."""
+
+    type: Literal["tool"] = "tool"
+    name: str
+    arguments: dict[str, Any] = Field(
+        description='As the LLM passed them; {"raw": text} when they were not a JSON object'
+    )
+    output: str = Field(description="What the tool returned, or its error message (cut)")
+    is_error: bool
+    at: Timestamp
+
+
+TranscriptEntry = Annotated[UserTurn | AgentTurn | ToolCall, Field(discriminator="type")]
+
+_ENTRY: TypeAdapter[UserTurn | AgentTurn | ToolCall] = TypeAdapter(TranscriptEntry)
+
+
+def parse_entry(line: str | bytes) -> UserTurn | AgentTurn | ToolCall | None:
+    """One stored entry, or None when it is not one (unknown type, missing fields)."""
+    try:
+        return _ENTRY.validate_json(line)
+    except ValidationError:
+        return None
