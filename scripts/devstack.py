@@ -24,10 +24,12 @@ from pathlib import Path
 
 import yaml
 
+from voice_agent.log_messages import WORKER_READY
+from voice_common.logs import find_log_records
+
 REPO = Path(__file__).resolve().parents[1]
 TOOLS_BIN = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voice-stack" / "bin"
 LIVEKIT_VERSION = "1.13.5"
-WORKER_READY_LINE = "Worker ready, waiting for jobs..."
 
 INSTALL_HINTS = {
     "redis-server": "install it: apt-get install redis-server (or run `make setup`)",
@@ -253,7 +255,11 @@ def start_worker(
 ) -> ManagedProcess:
     """`python -m voice_agent start`, ready once it has registered with livekit-server."""
     proc = spawn(name, [sys.executable, "-m", "voice_agent", "start"], log_dir, env)
-    wait_until(proc, lambda: WORKER_READY_LINE in proc.log_text(), "registering with LiveKit")
+    wait_until(
+        proc,
+        lambda: bool(find_log_records(proc.log_text(), WORKER_READY)),
+        "registering with LiveKit",
+    )
     return proc
 
 

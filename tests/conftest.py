@@ -7,7 +7,6 @@ by its process id.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -35,6 +34,8 @@ from devstack import (
     start_web,
     start_worker,
 )
+from voice_agent.log_messages import JOB_STARTED
+from voice_common.logs import find_log_records
 
 CATEGORY_MARKERS = {"unit", "integration", "e2e", "compose"}
 IN_CI = os.environ.get("CI") == "true"
@@ -268,10 +269,8 @@ class WorkerHandle:
 
     def job_pid(self, session_id: str) -> int | None:
         """The pid of the job process serving `session_id`, from its JSON log line."""
-        for line in self.proc.log_text().splitlines():
-            if f"job started session_id={session_id}" in line and line.startswith("{"):
-                return int(json.loads(line)["pid"])
-        return None
+        started = find_log_records(self.proc.log_text(), JOB_STARTED, session_id=session_id)
+        return int(started[0]["pid"]) if started else None
 
 
 def worker_env(

@@ -14,7 +14,6 @@ import pytest
 from conftest import ApiHandle, LiveKitHandle, api_env, worker_env
 
 from devstack import (
-    WORKER_READY_LINE,
     LiveKitPorts,
     ManagedProcess,
     free_port,
@@ -23,8 +22,14 @@ from devstack import (
     start_session_api,
     start_worker,
 )
+from voice_agent.log_messages import DRAIN_CLOSED_ROOMS, JOB_STARTED, WORKER_READY
+from voice_common.logs import find_log_records, parse_log_records
 
 pytestmark = pytest.mark.integration
+
+
+def messages(worker: ManagedProcess) -> list[str]:
+    return [record["message"] for record in parse_log_records(worker.log_text())]
 
 
 @pytest.fixture
@@ -83,16 +88,15 @@ async def test_sigterm_takes_no_new_jobs_then_exits_within_the_drain_bound(
         await asyncio.wait_for(agent_joined(client, first["session_id"]), 60)
 
         worker.popen.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(wait_for(lambda: "draining worker" in worker.log_text()), 10)
+        await asyncio.wait_for(wait_for(lambda: "draining worker" in messages(worker)), 10)
         second = await create(creator, "drain-agent")
 
     exit_code = await asyncio.to_thread(worker.popen.wait, 30)
     assert exit_code == 0
     log = worker.log_text()
-    assert f"job started session_id={first['session_id']}" in log
-    assert f"job started session_id={second['session_id']}" not in log, (
-        "a draining worker takes no jobs"
-    )
+    started = {record.get("session_id") for record in find_log_records(log, JOB_STARTED)}
+    assert first["session_id"] in started
+    assert second["session_id"] not in started, "a draining worker takes no jobs"
     state = (await client.get(f"/api/voice/session/{first['session_id']}")).json()
     assert state["status"] == "ended" and state["end_reason"]
 
@@ -112,8 +116,10 @@ async def test_sigterm_closes_the_rooms_nobody_joined_at_once(
     exit_code = await asyncio.to_thread(worker.popen.wait, 15)
     assert exit_code == 0
     log = worker.log_text()
-    assert "drain closed 1 room(s) nobody joined" in log
-    assert f"room closed before the user joined session_id={session['session_id']}" in log
+    [drained] = find_log_records(log, DRAIN_CLOSED_ROOMS)
+    assert len(drained["rooms"]) == 1
+    closed_early = find_log_records(log, "room closed before the user joined")
+    assert [record.get("session_id") for record in closed_early] == [session["session_id"]]
     assert "Traceback" not in log and "job failed" not in log
     state = (await client.get(f"/api/voice/session/{session['session_id']}")).json()
     assert state["status"] == "ended"
@@ -140,7 +146,7 @@ async def test_the_worker_re_registers_after_livekit_server_restarts(
         )
 
         def registered_twice() -> bool:
-            return worker.log_text().count(WORKER_READY_LINE) >= 2
+            return messages(worker).count(WORKER_READY) >= 2
 
         await asyncio.wait_for(wait_for(registered_twice), 90)
         async with api.client() as client:

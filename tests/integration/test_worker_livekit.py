@@ -9,6 +9,9 @@ import httpx
 import pytest
 from voice_caller import VoiceCaller
 
+from voice_agent.log_messages import JOB_ENDED
+from voice_common.logs import find_log_records
+
 pytestmark = pytest.mark.integration
 
 
@@ -97,5 +100,6 @@ async def test_when_the_user_hangs_up_the_job_ends_the_session_as_user_left(
         wait_for_session(client, session_id, lambda s: s["status"] == "ended"), 60
     )
     assert state["end_reason"] == "user_left"
-    ended = [line for line in voice_worker.proc.log_text().splitlines() if "job ended" in line]
-    assert any(f"session_id={session_id} reason=user_left" in line for line in ended)
+    ended = find_log_records(voice_worker.proc.log_text(), JOB_ENDED, session_id=session_id)
+    assert [record["reason"] for record in ended] == ["user_left"]
+    assert ended[0]["usage"]["ended_at"], "the job's usage summary is logged with it"
