@@ -48,9 +48,9 @@ from redis.asyncio import Redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
+import devstack  # noqa: E402
 from voice_stack import cpu_seconds, process_tree  # noqa: E402
 
-import devstack  # noqa: E402
 from session_api.livekit_gateway import LiveKitGateway  # noqa: E402
 from session_api.store import SessionRecord, SessionStore, utc_now  # noqa: E402
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import httpx
 from compose_stack import API_URL, FILES, SERVICES, ComposeStack, create_session
-
 from devstack import REPO
 
 DOC = REPO / "docs" / "benchmarks.md"

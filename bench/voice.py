@@ -51,15 +51,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION  # noqa: E402
-from harness.caller import (  # noqa: E402
-    FRAME_MS,
-    SAMPLE_RATE,
-    SILENCE_RMS,
-    SpeechSynthesizer,
-    VoiceCaller,
-    rms,
-)
+import devstack  # noqa: E402
 from voice_stack import (  # noqa: E402
     CLK_TCK,
     SIMULATED,
@@ -71,7 +63,15 @@ from voice_stack import (  # noqa: E402
     start_voice_stack,
 )
 
-import devstack  # noqa: E402
+from harness.caller import (  # noqa: E402
+    FRAME_MS,
+    SAMPLE_RATE,
+    SILENCE_RMS,
+    SpeechSynthesizer,
+    VoiceCaller,
+    rms,
+)
+from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION  # noqa: E402
 
 DOC = REPO / "docs" / "benchmarks.md"
 IMAGES = REPO / "docs" / "images"

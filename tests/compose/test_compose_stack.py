@@ -49,8 +49,9 @@ from harness.compose import (
     wait_until,
 )
 from harness.speech_samples import synthesize_wav
+from voice_agent.log_messages import JOB_STARTED, WORKER_READY
+from voice_common.logs import find_log_records
 
-READY_LINE = "Worker ready, waiting for jobs..."
 QUESTION = "What is the status of Apollo?"
 HEARD = re.compile(r"^(?!0\.00)\d+\.\d+$")  # the page's meter: a level of 0.01 or more
 SIGKILLED = 137
@@ -94,8 +95,8 @@ def test_up_wait_brings_every_service_to_healthy(stack: ComposeStack) -> None:
 def test_worker_logs_that_it_is_ready(stack: ComposeStack) -> None:
     """The README: `docker compose logs -f voice-agent-worker` shows the ready line; healthy
     means registered, so it is there as soon as `up --wait` returns."""
-    logs = stack.compose("logs", "voice-agent-worker")
-    assert READY_LINE in logs
+    logs = stack.compose("logs", "--no-log-prefix", "voice-agent-worker")
+    assert find_log_records(logs, WORKER_READY)
 
 
 def test_readme_curl_creates_a_session_that_the_agent_joins(stack: ComposeStack) -> None:
@@ -264,7 +265,7 @@ async def test_livekit_crash_is_recovered_by_docker_without_a_manual_step(
     livekit = stack.container_id("livekit")
     worker = stack.container_id("voice-agent-worker")
     worker_started = stack.inspect(worker)["State"]["StartedAt"]
-    ready_before = len(stack.messages(worker, READY_LINE))
+    ready_before = len(stack.messages(worker, WORKER_READY))
     state = stack.inspect(livekit)
     restarts, pid = state["RestartCount"], state["State"]["Pid"]
     assert pid > 0, state["State"]  # never os.kill(0): that is this process group
@@ -275,7 +276,7 @@ async def test_livekit_crash_is_recovered_by_docker_without_a_manual_step(
     )
     stack.wait_healthy("livekit")
     wait_until(
-        lambda: len(stack.messages(worker, READY_LINE)) > ready_before,
+        lambda: len(stack.messages(worker, WORKER_READY)) > ready_before,
         90,
         "the worker registering again",
     )
@@ -297,8 +298,8 @@ def test_two_workers_from_scale_both_serve_sessions(stack: ComposeStack) -> None
     assert len(workers) == 2
 
     def sessions_served_by(worker: str) -> set[str]:
-        started = stack.messages(worker, "job started session_id=")
-        return {message.split("session_id=")[1].split()[0] for message in started}
+        started = stack.log_records(worker)
+        return {r["session_id"] for r in started if r.get("message") == JOB_STARTED}
 
     created = []
     for attempt in range(6):

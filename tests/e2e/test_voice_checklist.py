@@ -22,7 +22,8 @@ from harness.fakes.pm_script import NEXT_MONTH
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
 from harness.speech_samples import normalize_words, word_accuracy
-from harness.worker import WORKER_READY_LINE
+from voice_agent.log_messages import WORKER_READY
+from voice_common.logs import find_log_records, parse_log_records
 from voice_common.transcript import LATENCY_STAGES
 
 MIN_WORD_ACCURACY = 0.9
@@ -103,7 +104,7 @@ async def speak_and_hear(caller: VoiceCaller, text: str) -> tuple[Turn, str]:
 async def test_the_worker_is_registered_and_the_agent_joins_the_caller(
     caller: VoiceCaller, voice_worker: Any, client: httpx.AsyncClient
 ) -> None:
-    assert WORKER_READY_LINE in voice_worker.log_text()
+    assert find_log_records(voice_worker.log_text(), WORKER_READY)
     assert caller.agent_identity is not None, "an agent participant is in the caller's room"
     assert caller.agent_track_at is not None, "the caller is subscribed to the agent's audio"
     assert caller.loud_times, "the caller heard the greeting"
@@ -241,11 +242,8 @@ async def test_the_worker_logged_no_error_for_this_session(
     pid = voice_worker.job_pid(caller.session_id)
     assert pid is not None, "the job's log line names the session"
     errors = []
-    for line in voice_worker.log_text().splitlines():
-        if not line.startswith("{"):
-            continue
-        event = json.loads(line)
+    for event in parse_log_records(voice_worker.log_text()):
         ours = event.get("pid") == pid or caller.session_id in json.dumps(event)
         if ours and event.get("level") in ("ERROR", "CRITICAL"):
-            errors.append(line)
+            errors.append(json.dumps(event))
     assert not errors, "\n".join(errors)

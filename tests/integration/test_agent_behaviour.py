@@ -14,7 +14,7 @@ from harness.fakes.pm_script import NEXT_MONTH, RULES
 from harness.fakes.scripted_llm import ScriptedLLM
 from voice_agent.agent import SessionData
 from voice_agent.providers import build_llm
-from voice_agent.server import build_agent
+from voice_agent.session_setup import build_agent
 from voice_agent.settings import LLMProvider, WorkerSettings
 from voice_agent.transcript import TranscriptRecorder
 from voice_common import redis_keys as keys
@@ -172,3 +172,30 @@ async def test_a_new_session_starts_with_the_previous_sessions_context(
     assert system["role"] in ("system", "developer")
     assert "[2026-11-20] user: Create a task for the Mercury beta" in system["content"]
     assert "Created task T-99 in Mercury." in system["content"]
+
+
+async def test_each_project_tool_looks_the_project_up_once(start_session, monkeypatch):
+    """A tool resolves the spoken name once and hands the Project on: every lookup lists all
+    projects, so a second one doubles a tool's Redis work."""
+    lookups = 0
+    list_projects = ProjectStore.list_projects
+
+    async def counted(self: ProjectStore) -> list:
+        nonlocal lookups
+        lookups += 1
+        return await list_projects(self)
+
+    monkeypatch.setattr(ProjectStore, "list_projects", counted)
+    requests = {
+        "get_project_status": "What's the status of Apollo?",
+        "list_tasks": "List the tasks in Apollo",
+        "create_task": "Please create a task to count the lookups in Apollo for Priya",
+    }
+    async with start_session() as (session, _):
+        for tool, request in requests.items():
+            lookups = 0
+            result = await session.run(user_input=request)
+            [output] = tool_outputs(result)
+            assert tool_calls(result)[0][0] == tool and not output.is_error, output.output
+            assert "Apollo" in output.output
+            assert lookups == 1, f"{tool} listed the projects {lookups} times"

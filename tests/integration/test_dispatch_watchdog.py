@@ -4,7 +4,10 @@ the session API dispatches again until the agent joins."""
 import json
 
 from harness.api_client import ApiClient
+from session_api.dispatch_watchdog import REDISPATCHED
+from voice_agent.log_messages import JOB_STARTED
 from voice_common import redis_keys as keys
+from voice_common.logs import find_log_records, parse_log_records
 
 AGENT = "late-agent"
 
@@ -25,8 +28,10 @@ async def test_an_agent_whose_worker_starts_late_still_joins(start_api, session_
         await client.wait_agent_joined(session_id, within=60)
         worker.stop()
         log = worker.log_text()
-    assert "agent dispatched again session_id=" + session_id in api.proc.log_text()
-    assert log.count(f"job started session_id={session_id}") == 1, "one agent, not one per retry"
+    assert find_log_records(api.proc.log_text(), REDISPATCHED, session_id=session_id)
+    assert len(find_log_records(log, JOB_STARTED, session_id=session_id)) == 1, (
+        "one agent, not one per retry"
+    )
 
 
 async def test_an_agent_that_joins_in_time_is_not_dispatched_again(
@@ -65,7 +70,10 @@ async def test_an_agent_slow_to_start_is_not_dispatched_twice(start_api, session
         await client.wait_agent_joined(session_id, within=60)
     worker.stop()
     log = worker.log_text()
-    started, joined = log.index("received job request"), log.index("job started session_id=")
-    assert "no warmed process available" in log[started:joined], "the job did start slowly"
-    assert log.count(f"job started session_id={session_id}") == 1
-    assert "agent dispatched again session_id=" + session_id not in api.proc.log_text()
+    messages = [record["message"] for record in parse_log_records(log)]
+    started, joined = messages.index("received job request"), messages.index(JOB_STARTED)
+    assert any(
+        message.startswith("no warmed process available") for message in messages[started:joined]
+    ), "the job did start slowly"
+    assert len(find_log_records(log, JOB_STARTED, session_id=session_id)) == 1
+    assert not find_log_records(api.proc.log_text(), REDISPATCHED, session_id=session_id)

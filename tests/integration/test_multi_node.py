@@ -13,6 +13,8 @@ from harness.processes import ManagedProcess
 from harness.session_api import TEST_SETTINGS
 from harness.stack import Stack
 from harness.worker import local_providers
+from voice_agent.log_messages import JOB_STARTED
+from voice_common.logs import find_log_records
 
 AGENT = "multinode-agent"
 SESSIONS = 6
@@ -46,10 +48,16 @@ async def serve_one(client: ApiClient) -> str:
     return session_id
 
 
-def serving(procs: list[ManagedProcess], needle: Callable[[str], str], session_id: str) -> int:
+def serving(
+    procs: list[ManagedProcess], served: Callable[[ManagedProcess, str], bool], session_id: str
+) -> int:
     """Index of the process whose log shows it served the session."""
-    [index] = [i for i, p in enumerate(procs) if needle(session_id) in p.log_text()]
+    [index] = [i for i, p in enumerate(procs) if served(p, session_id)]
     return index
+
+
+def started_job(worker: ManagedProcess, session_id: str) -> bool:
+    return bool(find_log_records(worker.log_text(), JOB_STARTED, session_id=session_id))
 
 
 async def test_sessions_spread_over_nodes_and_workers_and_survive_a_killed_worker(cluster):
@@ -58,12 +66,14 @@ async def test_sessions_spread_over_nodes_and_workers_and_survive_a_killed_worke
         served = [await serve_one(client) for _ in range(SESSIONS)]
         # The node hosting a room is the one that starts its participants' RTC sessions.
         node_of = [
-            serving(nodes, lambda s: f'"msg":"starting RTC session","room":"voice-{s}"', sid)
+            serving(
+                nodes,
+                lambda p, s: f'"msg":"starting RTC session","room":"voice-{s}"' in p.log_text(),
+                sid,
+            )
             for sid in served
         ]
-        worker_of = [
-            serving(workers, lambda s: f"job started session_id={s}", sid) for sid in served
-        ]
+        worker_of = [serving(workers, started_job, sid) for sid in served]
         assert set(node_of) == {0, 1}, f"rooms per node: {node_of}"
         assert set(worker_of) == {0, 1}, f"jobs per worker: {worker_of}"
 
@@ -73,4 +83,4 @@ async def test_sessions_spread_over_nodes_and_workers_and_survive_a_killed_worke
             state = await client.wait_ended(session_id, within=60)
             assert state.end_reason == "agent_left"
         after = [await serve_one(client) for _ in range(2)]
-    assert all(f"job started session_id={sid}" in workers[1].log_text() for sid in after)
+    assert all(started_job(workers[1], sid) for sid in after)

@@ -14,7 +14,7 @@ from harness.fakes.pm_script import RULES
 from harness.fakes.scripted_llm import ScriptedLLM
 from voice_agent.agent import SessionData
 from voice_agent.providers import session_llm
-from voice_agent.server import build_agent, session_conn_options
+from voice_agent.session_setup import build_agent, session_conn_options
 from voice_agent.settings import WorkerSettings
 from voice_agent.trouble import MESSAGES, TroubleNotifier
 
@@ -44,7 +44,7 @@ async def running_session(settings: WorkerSettings, redis_url: str):
             llm=llm, userdata=data, conn_options=session_conn_options(settings)
         ) as session,
     ):
-        TroubleNotifier(session, data.session_id)
+        TroubleNotifier(session)
         said: asyncio.Queue[str] = asyncio.Queue()
         session.on(
             "conversation_item_added",

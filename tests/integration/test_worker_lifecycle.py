@@ -14,7 +14,13 @@ import pytest
 from harness.api_client import ApiClient
 from harness.livekit_server import LiveKitServer
 from harness.session_api import TEST_SETTINGS
-from harness.worker import WORKER_READY_LINE, Worker, local_providers
+from harness.worker import Worker, local_providers
+from voice_agent.log_messages import DRAIN_CLOSED_ROOMS, JOB_STARTED, WORKER_READY
+from voice_common.logs import find_log_records, parse_log_records
+
+
+def messages(worker: Worker) -> list[str]:
+    return [record["message"] for record in parse_log_records(worker.log_text())]
 
 
 @pytest.fixture
@@ -48,16 +54,15 @@ async def test_sigterm_takes_no_new_jobs_then_exits_within_the_drain_bound(
         await api_client.wait_agent_joined(first.session_id, within=60)
 
         worker.popen.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(wait_for(lambda: "draining worker" in worker.log_text()), 10)
+        await asyncio.wait_for(wait_for(lambda: "draining worker" in messages(worker)), 10)
         second = await creator.create_session("lifecycle", agent_id="drain-agent")
 
     exit_code = await asyncio.to_thread(worker.popen.wait, 30)
     assert exit_code == 0
     log = worker.log_text()
-    assert f"job started session_id={first.session_id}" in log
-    assert f"job started session_id={second.session_id}" not in log, (
-        "a draining worker takes no jobs"
-    )
+    started = {record.get("session_id") for record in find_log_records(log, JOB_STARTED)}
+    assert first.session_id in started
+    assert second.session_id not in started, "a draining worker takes no jobs"
     state = await api_client.get_session(first.session_id)
     assert state.status == "ended" and state.end_reason
 
@@ -77,8 +82,10 @@ async def test_sigterm_closes_the_rooms_nobody_joined_at_once(
     exit_code = await asyncio.to_thread(worker.popen.wait, 15)
     assert exit_code == 0
     log = worker.log_text()
-    assert "drain closed 1 room(s) nobody joined" in log
-    assert f"room closed before the user joined session_id={session.session_id}" in log
+    [drained] = find_log_records(log, DRAIN_CLOSED_ROOMS)
+    assert len(drained["rooms"]) == 1
+    closed_early = find_log_records(log, "room closed before the user joined")
+    assert [record.get("session_id") for record in closed_early] == [session.session_id]
     assert "Traceback" not in log and "job failed" not in log
     state = await api_client.get_session(session.session_id)
     assert state.status == "ended"
@@ -98,7 +105,7 @@ async def test_the_worker_re_registers_after_livekit_server_restarts(
     livekit.restart()
 
     def registered_twice() -> bool:
-        return worker.log_text().count(WORKER_READY_LINE) >= 2
+        return messages(worker).count(WORKER_READY) >= 2
 
     await asyncio.wait_for(wait_for(registered_twice), 90)
     async with ApiClient(stack.api.url) as client:

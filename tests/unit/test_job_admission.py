@@ -4,7 +4,7 @@ refuses (livekit-server then offers it to another worker)."""
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from voice_agent.server import JobAdmission
+from voice_agent.admission import JobAdmission
 
 
 @dataclass
@@ -58,7 +58,7 @@ async def test_running_jobs_count_once_and_ended_ones_free_their_slot():
 async def test_an_accepted_job_that_never_starts_is_forgotten(monkeypatch):
     admission = JobAdmission(Server(), max_jobs=1)  # type: ignore[arg-type]
     clock = [1000.0]
-    monkeypatch.setattr("voice_agent.server.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("voice_agent.admission.time.monotonic", lambda: clock[0])
     assert await answers(admission, "a", "b") == ["accepted", "refused"]
     clock[0] += JobAdmission.STARTING_SECONDS
     assert await answers(admission, "b") == ["accepted"]

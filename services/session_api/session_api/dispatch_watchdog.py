@@ -30,6 +30,7 @@ from .livekit_gateway import LiveKitGateway
 log = logging.getLogger(__name__)
 
 BATCH = 50
+REDISPATCHED = "agent dispatched again"  # the log message; fields: session_id, room, attempt
 
 
 def _ms(seconds: float) -> int:
@@ -66,7 +67,7 @@ class DispatchWatchdog:
             try:
                 await self.check_due()
             except (RedisError, DependencyUnavailable) as exc:
-                log.warning("dispatch watchdog waiting error=%s", exc)
+                log.warning("dispatch watchdog waiting", extra={"error": str(exc)})
             await asyncio.sleep(interval)
 
     async def check_due(self) -> None:
@@ -96,16 +97,14 @@ class DispatchWatchdog:
         attempt = await self._redis.hincrby(keys.session(session_id), F.dispatch_attempts, 1)
         if attempt > self._max_attempts:
             log.error(
-                "agent never joined session_id=%s room=%s attempts=%d",
-                session_id,
-                record[F.room],
-                attempt - 1,
+                "agent never joined",
+                extra={"session_id": session_id, "room": record[F.room], "attempts": attempt - 1},
             )
             return
         try:
             agent = self._agents.get(record[F.agent_id])
         except ApiError:
-            log.error("session of an unconfigured agent session_id=%s", session_id)
+            log.error("session of an unconfigured agent", extra={"session_id": session_id})
             return
         metadata = DispatchMetadata(
             session_id=session_id,
@@ -124,8 +123,6 @@ class DispatchWatchdog:
             )
         if dispatched:
             log.warning(
-                "agent dispatched again session_id=%s room=%s attempt=%d",
-                session_id,
-                record[F.room],
-                attempt,
+                REDISPATCHED,
+                extra={"session_id": session_id, "room": record[F.room], "attempt": attempt},
             )

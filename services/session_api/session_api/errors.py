@@ -114,10 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisError)
     async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
-        log.warning("redis unavailable path=%s error=%s", request.url.path, type(exc).__name__)
+        log.warning(
+            "redis unavailable", extra={"path": request.url.path, "error": type(exc).__name__}
+        )
         return JSONResponse(error_body("redis_unavailable", "Redis is unavailable"), 503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error path=%s", request.url.path)
+        log.exception("unhandled error", extra={"path": request.url.path})
         return JSONResponse(error_body("internal_error", "Internal server error"), 500)

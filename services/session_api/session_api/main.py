@@ -89,7 +89,9 @@ async def _seed_projects(store: ProjectStore) -> None:
     try:
         await store.ensure_seeded()
     except RedisError as exc:
-        log.warning("projects not seeded at startup error=%s; seeding on first use", exc)
+        log.warning(
+            "projects not seeded at startup; seeding on first use", extra={"error": str(exc)}
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -87,10 +87,8 @@ class SessionService:
         )
         self._metrics.sessions_created.labels(agent_id=record.agent_id).inc()
         log.info(
-            "session created session_id=%s room=%s agent_id=%s",
-            session_id,
-            record.room,
-            record.agent_id,
+            "session created",
+            extra={"session_id": session_id, "room": record.room, "agent_id": record.agent_id},
         )
         return NewSession(record=record, token=token)
 
@@ -100,7 +98,10 @@ class SessionService:
         except DependencyUnavailable:
             # The room has no record and nobody holds its token: LiveKit closes it after the
             # empty timeout. Say so, since it is the one case that leaves something behind.
-            log.error("room left for LiveKit's empty timeout room=%s reason=rollback_failed", room)
+            log.error(
+                "room left for LiveKit's empty timeout",
+                extra={"room": room, "reason": "rollback_failed"},
+            )
 
     async def end(self, session_id: str, reason: EndReason) -> dict[str, object]:
         """Delete the room and mark the session ended. Idempotent."""
@@ -111,7 +112,8 @@ class SessionService:
             await self._livekit.delete_room(state["room"])
             await self._store.advance(session_id, SessionStatus.ended, reason)
             log.info(
-                "session ended session_id=%s room=%s reason=%s", session_id, state["room"], reason
+                "session ended",
+                extra={"session_id": session_id, "room": state["room"], "reason": reason},
             )
             state = await self._store.get(session_id) or state
         return state

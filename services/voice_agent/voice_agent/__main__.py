@@ -15,7 +15,7 @@ def main() -> int:
         problems = "; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())
         print(f"voice-agent-worker: refusing to start: {problems}", file=sys.stderr)
         return 2
-    from .server import build_server
+    from .worker import build_server
 
     cli.run_app(build_server(settings))
     return 0

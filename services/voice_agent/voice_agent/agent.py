@@ -1,5 +1,8 @@
 """`ProjectAssistant`: the voice agent's instructions and its project-management tools.
 
+The agent assembles its own instructions from what the session knows (the user's language,
+today's date, the end of the user's earlier conversations), so the whole prompt is read here.
+
 Tools answer with short plain sentences (they are read aloud after the LLM rephrases them) built
 from real data: projects and tasks in Redis, and the documentation index. Bad input becomes a
 `ToolError` whose message the LLM can relay; slow tools say a filler phrase instead of silence.
@@ -8,10 +11,11 @@ from real data: projects and tasks in Redis, and the documentation index. Bad in
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool
 
-from voice_common.projects import Project, ProjectError, ProjectStore, Task
+from voice_common.projects import ProjectError, ProjectStore, Task
 
 from .docs_search import DocsIndex
 
@@ -29,6 +33,10 @@ documentation; never invent data. Keep answers short and conversational: one to 
 sentences, no lists, no markdown, no emojis, because your words are spoken aloud. Say dates
 naturally. When a tool reports a problem, explain it and ask for what is missing.
 Speak {language}. Today is {today}."""
+MEMORY_INSTRUCTIONS = (
+    "\n\nYou have spoken with this user before. The end of your earlier conversations, "
+    "oldest first (use it when the user refers back; do not recite it):\n"
+)
 
 
 @dataclass
@@ -59,13 +67,24 @@ class ProjectAssistant(Agent):
         *,
         projects: ProjectStore,
         docs: DocsIndex,
-        instructions: str,
+        language: str,
+        today: date,
+        memory: list[str],
         filler_delay: float,
     ) -> None:
-        super().__init__(instructions=instructions)
+        super().__init__(instructions=self.compose_instructions(language, today, memory))
         self._projects = projects
         self._docs = docs
         self._filler_delay = filler_delay
+
+    @staticmethod
+    def compose_instructions(language: str, today: date, memory: list[str]) -> str:
+        """The system prompt: who the agent is, in the user's language, as of `today`, with the
+        lines of the user's earlier sessions (`memory.previous_turns`) when there are any."""
+        text = INSTRUCTIONS.format(language=language_name(language), today=today.isoformat())
+        if memory:
+            text += MEMORY_INSTRUCTIONS + "\n".join(memory)
+        return text
 
     async def on_enter(self) -> None:
         self.session.generate_reply(
@@ -82,9 +101,6 @@ class ProjectAssistant(Agent):
                 yield
             except ProjectError as exc:
                 raise ToolError(str(exc)) from None
-
-    async def _project(self, name: str) -> Project:
-        return await self._projects.find_project(name)
 
     @function_tool
     async def list_projects(self, context: RunContext[SessionData]) -> str:
@@ -103,8 +119,8 @@ class ProjectAssistant(Agent):
             project_name: The project's name as the user said it.
         """
         async with self._working(context):
-            project = await self._project(project_name)
-            status = await self._projects.project_status(project.name)
+            status = await self._projects.project_status(project_name)
+        project = status.project
         counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in status.counts.items())
         lines = [f"{project.name} is {project.status.replace('_', ' ')}. Tasks: {counts}."]
         if status.overdue:
@@ -124,8 +140,8 @@ class ProjectAssistant(Agent):
             status: Only tasks with this status: todo, in_progress or done.
         """
         async with self._working(context):
-            project = await self._project(project_name)
-            tasks = await self._projects.list_tasks(project.name, status)
+            project = await self._projects.find_project(project_name)
+            tasks = await self._projects.list_tasks(project, status)
         if not tasks:
             return f"{project.name} has no {status.replace('_', ' ') + ' ' if status else ''}tasks."
         return f"{project.name} tasks: " + "; ".join(_task_line(t) for t in tasks) + "."
@@ -148,9 +164,9 @@ class ProjectAssistant(Agent):
             due_date: The due date as YYYY-MM-DD, if the user gave one.
         """
         async with self._working(context):
-            project = await self._project(project_name)
+            project = await self._projects.find_project(project_name)
             task = await self._projects.create_task(
-                project.name,
+                project,
                 title,
                 assignee=assignee,
                 due_date=due_date,

@@ -15,6 +15,8 @@ from livekit import api
 from livekit.agents import AgentServer
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
+from .log_messages import DRAIN_CLOSED_ROOMS
+
 log = logging.getLogger("voice_agent")
 
 
@@ -30,7 +32,7 @@ async def close_unjoined_rooms(server: AgentServer, lk: api.LiveKitAPI) -> list[
             await lk.room.delete_room(api.DeleteRoomRequest(room=room))
             closed.append(room)
         except api.TwirpError as exc:  # gone already, or LiveKit down: the drain goes on
-            log.warning("drain could not close room=%s error=%s", room, exc.message)
+            log.warning("drain could not close a room", extra={"room": room, "error": exc.message})
     return closed
 
 
@@ -46,7 +48,5 @@ class DrainingAgentServer(AgentServer):
             async with api.LiveKitAPI(*self._room_api_credentials) as lk:
                 closed = await close_unjoined_rooms(self, lk)
             if closed:
-                log.info(
-                    "drain closed %d room(s) nobody joined", len(closed), extra={"rooms": closed}
-                )
+                log.info(DRAIN_CLOSED_ROOMS, extra={"rooms": closed})
         await super().drain(timeout)

@@ -34,7 +34,8 @@ def _line(entry: UserTurn | AgentTurn | ToolCall | None) -> str | None:
 
 
 async def previous_turns(redis: Redis, user_id: str, current_session: str, turns: int) -> list[str]:
-    """The last `turns` lines of the user's earlier sessions, oldest first."""
+    """The last `turns` lines of the user's earlier sessions, oldest first (the agent's
+    instructions quote them: `ProjectAssistant.compose_instructions`)."""
     if turns <= 0:
         return []
     recent = cast(
@@ -49,14 +50,3 @@ async def previous_turns(redis: Redis, user_id: str, current_session: str, turns
         if len(lines) >= turns:
             break
     return lines[-turns:]
-
-
-def memory_instructions(lines: list[str]) -> str:
-    """The paragraph the agent's instructions get; empty when there is nothing to remember."""
-    if not lines:
-        return ""
-    history = "\n".join(lines)
-    return (
-        "\n\nYou have spoken with this user before. The end of your earlier conversations, "
-        "oldest first (use it when the user refers back; do not recite it):\n" + history
-    )

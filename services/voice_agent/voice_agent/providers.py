@@ -119,7 +119,10 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
     if not voice:
         raise ValueError("TTS provider 'piper' needs PIPER_VOICE (the path of a .onnx voice)")
     if base_language(language) != "en":
-        log.warning("piper voice is English; session language %s is spoken with it", language)
+        log.warning(
+            "piper voice is English; the session's language is spoken with it",
+            extra={"language": language},
+        )
     return PiperTTS(voice_path=voice, noise_scale=0.667, noise_w=0.8)
 
 

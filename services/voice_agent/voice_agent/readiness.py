@@ -80,7 +80,7 @@ class ReadinessReporter:
         try:
             await publish(redis, report)
         except RedisError as exc:
-            log.warning("could not report readiness error=%s", exc)
+            log.warning("could not report readiness", extra={"error": str(exc)})
         return report
 
     async def _run(self) -> None:

@@ -106,7 +106,6 @@ class TranscriptRecorder:
     ) -> None:
         self._redis = redis
         self._key = keys.transcript(session_id)
-        self._session_id = session_id
         self._retention = retention_seconds
         self._on_latency = on_latency
         self._queue: asyncio.Queue[UserTurn | AgentTurn | ToolCall] = asyncio.Queue()
@@ -180,9 +179,8 @@ class TranscriptRecorder:
             except RedisError as exc:
                 if attempt == 0:
                     log.warning(
-                        "transcript write waiting for Redis session_id=%s error=%s",
-                        self._session_id,
-                        type(exc).__name__,
+                        "transcript write waiting for Redis",
+                        extra={"error": type(exc).__name__},
                     )
                 await asyncio.sleep(
                     RETRY_BACKOFF_SECONDS[min(attempt, len(RETRY_BACKOFF_SECONDS) - 1)]
@@ -196,7 +194,7 @@ class TranscriptRecorder:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), FLUSH_SECONDS)
         if unwritten := self._queue.qsize() + (0 if self._queue.empty() else 1):
-            log.error("transcript entries lost session_id=%s count=%d", self._session_id, unwritten)
+            log.error("transcript entries lost", extra={"count": unwritten})
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer

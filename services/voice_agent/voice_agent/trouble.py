@@ -21,9 +21,10 @@ MIN_INTERVAL_SECONDS = 10.0
 
 
 class TroubleNotifier:
-    def __init__(self, session: AgentSession, session_id: str) -> None:
+    """Says a sentence when a provider fails for good (logged with the job's session fields)."""
+
+    def __init__(self, session: AgentSession) -> None:
         self._session = session
-        self._session_id = session_id
         self._last_said = float("-inf")
         session.on("error", self._on_error)
 
@@ -31,7 +32,7 @@ class TroubleNotifier:
         kind = getattr(event.error, "type", "")
         if getattr(event.error, "recoverable", True):
             return
-        log.warning("provider failed session_id=%s kind=%s", self._session_id, kind)
+        log.warning("provider failed", extra={"kind": kind})
         message = MESSAGES.get(kind)  # a TTS failure cannot be announced by voice
         now = time.monotonic()
         if message is None or now - self._last_said < MIN_INTERVAL_SECONDS:

@@ -205,10 +205,17 @@ class ProjectStore:
             suggestions = [project.name for project in projects]
         raise UnknownProjectError(name, suggestions)
 
-    async def project_status(self, name: str, today: date | None = None) -> ProjectStatus:
+    async def _resolve(self, project: str | Project) -> Project:
+        """A Project as it is; a name through `find_project`. Callers that already resolved the
+        name pass the Project, so one request lists the projects once, not once per step."""
+        return project if isinstance(project, Project) else await self.find_project(project)
+
+    async def project_status(
+        self, project: str | Project, today: date | None = None
+    ) -> ProjectStatus:
         """The project, its task counts by status, its overdue tasks and its next open tasks."""
         today = today or date.today()
-        project = await self.find_project(name)
+        project = await self._resolve(project)
         tasks = await self._tasks(project.slug)
         counts = dict.fromkeys(TaskStatus, 0)
         for task in tasks:
@@ -222,7 +229,7 @@ class ProjectStore:
 
     async def create_task(
         self,
-        project: str,
+        project: str | Project,
         title: str,
         assignee: str | None = None,
         due_date: str | date | None = None,
@@ -234,7 +241,7 @@ class ProjectStore:
         `due_date` is `YYYY-MM-DD` (or a date), today or later. Ids come from one counter
         (`T-<n>`); a write that fails after taking its id leaves a gap, never a duplicate.
         """
-        found = await self.find_project(project)
+        found = await self._resolve(project)
         clean_title = _valid_title(title)
         clean_assignee = _valid_assignee(assignee)
         due = _valid_due_date(due_date, today or date.today())
@@ -256,9 +263,9 @@ class ProjectStore:
             await pipe.execute()
         return task
 
-    async def list_tasks(self, project: str, status: str | None = None) -> list[Task]:
+    async def list_tasks(self, project: str | Project, status: str | None = None) -> list[Task]:
         """The project's tasks (only those in `status` if given), by due date, undated last."""
-        found = await self.find_project(project)
+        found = await self._resolve(project)
         wanted = _valid_status(status) if status is not None else None
         tasks = await self._tasks(found.slug)
         return [task for task in tasks if wanted is None or task.status == wanted]

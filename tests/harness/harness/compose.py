@@ -21,6 +21,7 @@ import httpx
 
 from harness.infra import missing
 from harness.paths import REPO
+from voice_common.logs import parse_log_records
 
 PROJECT = "voice-stack-compose-test"
 FILES = (REPO / "docker-compose.yml", REPO / "tests" / "compose" / "docker-compose.test.yml")
@@ -109,14 +110,7 @@ class ComposeStack:
     def log_records(container: str) -> list[dict[str, Any]]:
         """The container's JSON log lines (the services log one JSON object per line)."""
         done = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
-        records = []
-        for line in (done.stdout + done.stderr).splitlines():
-            if line.startswith("{"):
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-        return records
+        return parse_log_records(done.stdout + done.stderr)
 
     def messages(self, container: str, prefix: str) -> list[str]:
         """The log messages of `container` starting with `prefix`."""

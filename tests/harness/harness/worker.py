@@ -3,16 +3,16 @@ nowhere else."""
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from harness.livekit_server import LiveKitServer
 from harness.paths import REPO
 from harness.processes import ManagedProcess, spawn, wait_until
-
-WORKER_READY_LINE = "Worker ready, waiting for jobs..."
+from voice_agent.log_messages import JOB_STARTED, WORKER_READY
+from voice_common.logs import find_log_records
 
 
 def worker_env(
@@ -57,15 +57,18 @@ class Worker(ManagedProcess):
         return int(port) if port else None
 
     def job_pid(self, session_id: str) -> int | None:
-        """The pid of the job process serving `session_id`, from its JSON log line."""
-        for line in self.log_text().splitlines():
-            if f"job started session_id={session_id}" in line and line.startswith("{"):
-                return int(json.loads(line)["pid"])
-        return None
+        """The pid of the job process serving `session_id`, from its "job started" record."""
+        started = self.records(JOB_STARTED, session_id=session_id)
+        return int(started[0]["pid"]) if started else None
+
+    def records(self, message: str, **fields: object) -> list[dict[str, Any]]:
+        """Its log records with this message and these fields (never the message text)."""
+        return find_log_records(self.log_text(), message, **fields)
 
 
 def start_worker(env: dict[str, str], log_dir: Path, name: str = "voice-agent-worker") -> Worker:
     """Start it with `env` (from `worker_env`); ready once it has registered with livekit-server."""
     proc = spawn(name, [sys.executable, "-m", "voice_agent", "start"], log_dir, env)
-    wait_until(proc, lambda: WORKER_READY_LINE in proc.log_text(), "registering with LiveKit")
+    registered = lambda: bool(find_log_records(proc.log_text(), WORKER_READY))  # noqa: E731
+    wait_until(proc, registered, "registering with LiveKit")
     return Worker(proc.name, proc.popen, proc.log_path, env)

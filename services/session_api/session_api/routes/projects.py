@@ -68,4 +68,4 @@ async def list_tasks(
     except UnknownProjectError as exc:
         body = error_body("project_not_found", exc.message, suggestions=exc.suggestions)
         return JSONResponse(body, status_code=404)
-    return ProjectTasks(project=project, tasks=await projects.list_tasks(project.slug, status))
+    return ProjectTasks(project=project, tasks=await projects.list_tasks(project, status))

@@ -66,7 +66,7 @@ async def receive_webhook(
         if kind == "agent":
             await services.watchdog.agent_joined(session_id)
         if await store.advance(session_id, SessionStatus.active):
-            log.info("session active session_id=%s room=%s", session_id, event.room.name)
+            log.info("session active", extra={"session_id": session_id, "room": event.room.name})
     elif event.event == "participant_left":
         kind = api.ParticipantInfo.Kind.Name(event.participant.kind).lower()
         await store.record_participant(session_id, event.participant.identity, kind, joined=False)
@@ -76,13 +76,17 @@ async def receive_webhook(
             session_id, SessionStatus.ended, EndReason.agent_left
         ):
             log.info(
-                "session ended session_id=%s room=%s reason=agent_left", session_id, event.room.name
+                "session ended",
+                extra={"session_id": session_id, "room": event.room.name, "reason": "agent_left"},
             )
     elif event.event == "room_finished":
         if await store.advance(session_id, SessionStatus.ended, EndReason.room_finished):
             log.info(
-                "session ended session_id=%s room=%s reason=room_finished",
-                session_id,
-                event.room.name,
+                "session ended",
+                extra={
+                    "session_id": session_id,
+                    "room": event.room.name,
+                    "reason": "room_finished",
+                },
             )
     return {"status": "applied"}

@@ -55,4 +55,6 @@ class ModelCache(Generic[K, V]):
     def _background_load_done(self, future: asyncio.Future[V]) -> None:
         self._background.discard(future)
         if not future.cancelled() and (error := future.exception()) is not None:
-            log.warning("model prewarm failed, the first request retries: error=%r", error)
+            log.warning(
+                "model prewarm failed, the first request retries", extra={"error": repr(error)}
+            )

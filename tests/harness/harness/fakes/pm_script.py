@@ -15,6 +15,12 @@ RULES = [
         reply=lambda output: f"Here is the status. {output}",
     ),
     Rule(
+        r"list the tasks in (\w+)",
+        tool="list_tasks",
+        arguments=lambda m: {"project_name": m.group(1)},
+        reply=lambda output: output,
+    ),
+    Rule(
         r"create a task to (.+?) in (\w+) for (\w+)",
         tool="create_task",
         arguments=lambda m: {

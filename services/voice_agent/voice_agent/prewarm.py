@@ -1,0 +1,52 @@
+"""`prewarm`: what every job process loads once, before its first job, so that no session
+waits for it (VAD, the local end-of-turn model, local speech engines, the docs index, and the
+modules the first LLM request would import)."""
+
+import importlib
+import logging
+
+from livekit.agents import JobProcess
+from livekit.plugins import silero
+
+from .docs_search import get_index
+from .providers import build_stt, build_tts
+from .settings import STTProvider, TTSProvider, WorkerSettings
+
+log = logging.getLogger("voice_agent")
+
+# Modules the OpenAI SDK and anyio import on first use, which is the first LLM request of a
+# session, on the job's event loop: LiveKit logs each as "event loop blocked for 100-300 ms
+# importing ...", delaying the greeting. Imported once per process here instead.
+LAZY_MODULES = (
+    "anyio._backends._asyncio",
+    "openai.lib.streaming.chat",
+    "openai.pagination",
+    "openai.resources.audio",
+    "openai.resources.chat.completions.completions",
+    "openai.resources.models",
+)
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per job process, before any job: load what every session needs."""
+    settings = WorkerSettings()
+    proc.userdata["settings"] = settings
+    proc.userdata["vad"] = silero.VAD.load()
+    from livekit.local_inference import init_eot
+
+    init_eot()
+    stt, _, tts = settings.chosen_providers()
+    if stt is STTProvider.whisper:
+        build_stt(settings, stt, settings.default_language).prewarm()
+    if tts is TTSProvider.piper:
+        build_tts(settings, tts, settings.default_language).prewarm()
+    get_index(settings.docs_folder)
+    import_lazy_modules()
+
+
+def import_lazy_modules() -> None:
+    for name in LAZY_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # moved in another version: the cost returns, nothing breaks
+            log.warning("prewarm could not import a module", extra={"lazy_module": name})

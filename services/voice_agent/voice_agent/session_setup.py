@@ -1,0 +1,73 @@
+"""Building a job's conversation: the `ProjectAssistant` with its data and memory, and the
+`AgentSession` with the providers, turn handling and retries for the user's language."""
+
+from datetime import date
+
+from livekit.agents import AgentSession, APIConnectOptions
+from livekit.agents.inference import TurnDetector
+from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.plugins import silero
+from redis.asyncio import Redis
+
+from voice_common.projects import ProjectStore
+
+from .agent import ProjectAssistant, SessionData
+from .docs_search import get_index
+from .memory import previous_turns
+from .providers import session_llm, session_stt, session_tts
+from .settings import WorkerSettings
+
+
+def session_conn_options(settings: WorkerSettings) -> SessionConnectOptions:
+    """One quick LLM retry, then the fallback provider or an apology (TroubleNotifier): a dead
+    or hanging provider must not mean a minute of silence."""
+    return SessionConnectOptions(
+        llm_conn_options=APIConnectOptions(
+            max_retry=1, retry_interval=0.5, timeout=settings.llm_timeout_seconds
+        ),
+    )
+
+
+def build_session(
+    settings: WorkerSettings, vad: silero.VAD, data: SessionData, vocabulary: list[str]
+) -> AgentSession:
+    return AgentSession[SessionData](
+        stt=session_stt(settings, data.language, vad, vocabulary),
+        llm=session_llm(settings),
+        tts=session_tts(settings, data.language),
+        vad=vad,
+        conn_options=session_conn_options(settings),
+        turn_handling={
+            # Pinned to the local model: never a cloud-only detector on a self-hosted server.
+            "turn_detection": TurnDetector(version="v1-mini"),
+            "endpointing": {
+                "min_delay": settings.min_endpointing_delay,
+                "max_delay": settings.max_endpointing_delay,
+            },
+            "interruption": {
+                "mode": "vad",
+                "resume_false_interruption": True,
+                "false_interruption_timeout": settings.false_interruption_timeout,
+            },
+            "preemptive_generation": {"enabled": settings.preemptive_generation},
+        },
+        userdata=data,
+    )
+
+
+async def build_agent(
+    settings: WorkerSettings, redis: Redis, data: SessionData
+) -> ProjectAssistant:
+    """The session's agent: tools on seeded project data, and what its instructions need (the
+    user's language, today, the end of the user's earlier conversations)."""
+    projects = ProjectStore(redis)
+    await projects.seed_if_empty()
+    memory = await previous_turns(redis, data.user_id, data.session_id, settings.memory_turns)
+    return ProjectAssistant(
+        projects=projects,
+        docs=get_index(settings.docs_folder),
+        language=data.language,
+        today=date.today(),
+        memory=memory,
+        filler_delay=settings.tool_filler_delay_seconds,
+    )
