@@ -7,11 +7,13 @@ Each test runs its own worker under its own agent name, so no dispatch can reach
 import asyncio
 import json
 import signal
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
 from conftest import ApiHandle, LiveKitHandle, api_env, worker_env
+from livekit import rtc
 
 from devstack import (
     WORKER_READY_LINE,
@@ -25,6 +27,12 @@ from devstack import (
 )
 
 pytestmark = pytest.mark.integration
+
+DRAIN_S = 3
+# What the worker may take after the drain to end its jobs (LiveKit gives each job process up to
+# 10 s for its shutdown callbacks, then kills it) and exit: the margin docker-compose.yml gives
+# it before Docker would kill it (stop_grace_period 40 s for a 25 s drain). About 5 s here.
+SHUTDOWN_AFTER_DRAIN_S = 40 - 25
 
 
 @pytest.fixture
@@ -45,6 +53,14 @@ def own_worker(
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+async def user_room() -> AsyncIterator[rtc.Room]:
+    """A participant for the test to join as the session's user; left at the end."""
+    room = rtc.Room()
+    yield room
+    await room.disconnect()
 
 
 def registry(agent_id: str, agent_name: str) -> str:
@@ -74,20 +90,29 @@ async def agent_joined(client: httpx.AsyncClient, session_id: str) -> None:
 
 
 async def test_sigterm_takes_no_new_jobs_then_exits_within_the_drain_bound(
-    own_worker, livekit_server, start_api, client
+    own_worker, livekit_server, start_api, client, user_room
 ):
-    worker = own_worker(livekit_server, "drain-agent", DRAIN_TIMEOUT_SECONDS="3")
+    """A conversation in progress (a user in the room, who never hangs up) goes on for the whole
+    drain, then is ended: the worker exits no sooner than DRAIN_TIMEOUT_SECONDS after SIGTERM,
+    and no later than that plus the job processes' own shutdown."""
+    worker = own_worker(livekit_server, "drain-agent", DRAIN_TIMEOUT_SECONDS=str(DRAIN_S))
     api = start_api(AGENTS=registry("drain-agent", "drain-agent"))
     async with api.client() as creator:
         first = await create(creator, "drain-agent")
+        await user_room.connect(livekit_server.ws_url, first["token"])
         await asyncio.wait_for(agent_joined(client, first["session_id"]), 60)
 
+        signalled = time.monotonic()
         worker.popen.send_signal(signal.SIGTERM)
         await asyncio.wait_for(wait_for(lambda: "draining worker" in worker.log_text()), 10)
         second = await create(creator, "drain-agent")
 
     exit_code = await asyncio.to_thread(worker.popen.wait, 30)
+    drained_in = time.monotonic() - signalled
     assert exit_code == 0
+    assert DRAIN_S <= drained_in < DRAIN_S + SHUTDOWN_AFTER_DRAIN_S, (
+        f"exited {drained_in:.1f} s after SIGTERM"
+    )
     log = worker.log_text()
     assert f"job started session_id={first['session_id']}" in log
     assert f"job started session_id={second['session_id']}" not in log, (
