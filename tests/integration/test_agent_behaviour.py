@@ -91,7 +91,7 @@ async def test_project_status_calls_the_tool_and_answers_with_redis_data(start_s
         result = await session.run(user_input="What's the status of Apollo?")
     _, reply = one_tool_turn(result, "get_project_status", {"project_name": "Apollo"})
     assert f"Apollo is {status.project.status.replace('_', ' ')}" in reply
-    assert all(task.title in reply for task in status.upcoming)
+    assert status.upcoming and all(task.title in reply for task in status.upcoming)
 
 
 async def test_create_task_is_stored_with_its_user_and_listed_by_the_api(start_session, client):
