@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,6 +40,31 @@ def silence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def launch_page() -> AsyncIterator[LaunchPage]:
     async with browser_launcher() as launch:
         yield launch
+
+
+@asynccontextmanager
+async def created_then_deleted(page: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """Waits, on leaving, for the answers to the page's POST of a session and its DELETE."""
+    async with (
+        page.expect_response("**/api/voice/session") as created,
+        page.expect_response(
+            lambda response: response.request.method == "DELETE", timeout=30_000
+        ) as deleted,
+    ):
+        yield created, deleted
+
+
+async def assert_the_page_ended_its_session(api_url: str, created: Any, deleted: Any) -> None:
+    """The page's DELETE was for the session it created, and the session is ended on the
+    server: the page leaves nothing behind."""
+    session_id = (await (await created.value).json())["session_id"]
+    hang_up = await deleted.value
+    assert hang_up.url.endswith(f"/api/voice/session/{session_id}")
+    assert hang_up.status == 200
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+        state = (await client.get(f"/api/voice/session/{session_id}")).json()
+    assert (state["status"], state["end_reason"]) == ("ended", "ended_by_client")
+    assert state["ended_at"] is not None
 
 
 async def test_a_refused_microphone_says_how_to_allow_it_and_typing_still_works(
@@ -77,13 +104,15 @@ async def test_an_unreachable_livekit_server_is_named_and_the_session_is_ended(
     await route_session_api(page, api.url, edit=lambda body: body.update(livekit_url=closed))
     await page.goto(web_server)
 
-    async with page.expect_request(lambda request: request.method == "DELETE", timeout=30_000):
+    async with created_then_deleted(page) as session:
         await page.get_by_role("button", name="Enable Voice").click()
     problem = page.get_by_role("alert")
     await expect(problem).to_contain_text("Cannot connect to the voice server")
     await expect(problem).to_contain_text(closed)
     await expect(page.get_by_role("button", name="Try again")).to_be_visible()
     await expect(page.get_by_role("button", name="Enable Voice")).to_be_enabled()
+    # The page never reached LiveKit, yet its hang-up ended the session on the server.
+    await assert_the_page_ended_its_session(api.url, *session)
 
 
 async def test_an_agent_that_never_joins_times_out_with_a_message(
@@ -96,7 +125,7 @@ async def test_an_agent_that_never_joins_times_out_with_a_message(
     await route_session_api(page, api.url)
     await page.goto(f"{web_server}/?agentTimeout=3")
 
-    async with page.expect_request(lambda request: request.method == "DELETE", timeout=30_000):
+    async with created_then_deleted(page) as session:
         await page.get_by_role("button", name="Enable Voice").click()
     problem = page.get_by_role("alert")
     await expect(problem).to_contain_text("The assistant did not join")
@@ -104,6 +133,7 @@ async def test_an_agent_that_never_joins_times_out_with_a_message(
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.screenshot(path=artifact("web-client-agent-timeout-phone.png"))
     await expect(page.locator("#agent-state")).to_have_attribute("data-state", "off")
+    await assert_the_page_ended_its_session(api.url, *session)
 
 
 async def test_a_session_closed_on_the_server_ends_the_call_with_a_message(

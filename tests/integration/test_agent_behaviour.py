@@ -68,34 +68,28 @@ def start_session(
     return start
 
 
-def tool_calls(result: RunResult) -> list[tuple[str, dict]]:
-    return [
-        (ev.item.name, json.loads(ev.item.arguments))
-        for ev in result.events
-        if ev.type == "function_call"
-    ]
-
-
-def tool_outputs(result: RunResult) -> list:
-    return [ev.item for ev in result.events if ev.type == "function_call_output"]
-
-
-def reply_text(result: RunResult) -> str:
-    return " ".join(
-        ev.item.text_content or ""
-        for ev in result.events
-        if ev.type == "message" and ev.item.role == "assistant"
-    )
+def one_tool_turn(
+    result: RunResult, name: str, arguments: dict | None = None, *, is_error: bool = False
+) -> tuple[str, str]:
+    """The whole run is one tool call, its output and one spoken answer, nothing else; returns
+    the tool's output and the answer's text. `arguments`, when given, must match exactly:
+    LiveKit's `is_function_call(arguments=...)` would accept extra keys."""
+    call = result.expect.next_event().is_function_call(name=name)
+    if arguments is not None:
+        assert json.loads(call.event().item.arguments) == arguments
+    output = result.expect.next_event().is_function_call_output(is_error=is_error)
+    answer = result.expect.next_event().is_message(role="assistant")
+    result.expect.no_more_events()
+    return output.event().item.output, answer.event().item.text_content or ""
 
 
 async def test_project_status_calls_the_tool_and_answers_with_redis_data(start_session, redis):
     status = await ProjectStore(redis).project_status("Apollo")
     async with start_session() as (session, _):
         result = await session.run(user_input="What's the status of Apollo?")
-    assert tool_calls(result) == [("get_project_status", {"project_name": "Apollo"})]
-    reply = reply_text(result)
+    _, reply = one_tool_turn(result, "get_project_status", {"project_name": "Apollo"})
     assert f"Apollo is {status.project.status.replace('_', ' ')}" in reply
-    assert all(task.title in reply for task in status.upcoming)
+    assert status.upcoming and all(task.title in reply for task in status.upcoming)
 
 
 async def test_create_task_is_stored_with_its_user_and_listed_by_the_api(start_session, client):
@@ -103,8 +97,8 @@ async def test_create_task_is_stored_with_its_user_and_listed_by_the_api(start_s
         result = await session.run(
             user_input="Please create a task to review the launch checklist in Apollo for Priya"
         )
-    [output] = tool_outputs(result)
-    assert not output.is_error and "review the launch checklist" in output.output
+    output, _ = one_tool_turn(result, "create_task")
+    assert "review the launch checklist" in output
     tasks = (await client.get("/api/projects/apollo/tasks")).json()["tasks"]
     [task] = [t for t in tasks if t["title"] == "review the launch checklist"]
     assert task["assignee"] == "Priya"
@@ -115,24 +109,24 @@ async def test_create_task_is_stored_with_its_user_and_listed_by_the_api(start_s
 async def test_unknown_project_is_a_tool_error_with_suggestions(start_session):
     async with start_session() as (session, _):
         result = await session.run(user_input="What's the status of Apolo?")
-    [output] = tool_outputs(result)
-    assert output.is_error
-    assert "Did you mean: Apollo" in output.output
-    assert "Did you mean: Apollo" in reply_text(result)
+    output, reply = one_tool_turn(result, "get_project_status", is_error=True)
+    assert "Did you mean: Apollo" in output
+    assert "Did you mean: Apollo" in reply
 
 
 async def test_invalid_arguments_become_an_error_the_llm_relays(start_session):
     async with start_session() as (session, _):
         result = await session.run(user_input="Add a task due yesterday in Apollo")
-    [output] = tool_outputs(result)
-    assert output.is_error and "in the past" in output.output
-    assert "in the past" in reply_text(result)
+    output, reply = one_tool_turn(result, "create_task", is_error=True)
+    assert "in the past" in output
+    assert "in the past" in reply
 
 
 async def test_documentation_search_answers_with_the_source_file(start_session):
     async with start_session() as (session, _):
         result = await session.run(user_input="Search the docs for webhook signature")
-    assert "architecture.md" in reply_text(result)
+    _, reply = one_tool_turn(result, "search_documentation")
+    assert "architecture.md" in reply
 
 
 async def test_every_turn_and_tool_call_is_recorded_in_order(start_session, redis):
@@ -169,7 +163,7 @@ async def test_a_new_session_starts_with_the_previous_sessions_context(
     async with start_session(user_id=user_id, session_id="memory-now") as (session, _):
         await session.run(user_input="What did we do last time?")
     system = scripted_llm.requests[-1]["messages"][0]
-    assert system["role"] in ("system", "developer")
+    assert system["role"] == "system"
     assert "[2026-11-20] user: Create a task for the Mercury beta" in system["content"]
     assert "Created task T-99 in Mercury." in system["content"]
 
@@ -195,7 +189,6 @@ async def test_each_project_tool_looks_the_project_up_once(start_session, monkey
         for tool, request in requests.items():
             lookups = 0
             result = await session.run(user_input=request)
-            [output] = tool_outputs(result)
-            assert tool_calls(result)[0][0] == tool and not output.is_error, output.output
-            assert "Apollo" in output.output
+            output, _ = one_tool_turn(result, tool)
+            assert "Apollo" in output
             assert lookups == 1, f"{tool} listed the projects {lookups} times"

@@ -78,12 +78,33 @@ async def test_a_signed_event_applies_once_and_state_never_moves_back(
     assert state.end_reason == "room_finished"
 
 
-async def test_signed_but_malformed_body_is_rejected_without_change(client, livekit_server):
-    key, secret = livekit_server.api_key, livekit_server.api_secret
-    for body in (b"{not json", b"\xff\xfe", b'{"event": 7}'):
-        response = await post(client, body, signed(body, key, secret))
-        assert response.status_code in (400, 401), body
-        assert "error" in response.json()
+UNAUTHORIZED = {"code": "unauthorized", "message": "Invalid webhook signature"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        # Not UTF-8: refused before the signature is verified.
+        (b"\xff\xfe", 400, {"code": "bad_request", "message": "Webhook body is not UTF-8"}),
+        # LiveKit's receiver verifies and parses in one call, so a correctly signed body it
+        # cannot parse gets the answer of a bad signature.
+        (b"{not json", 401, UNAUTHORIZED),
+        (b'{"event": 7}', 401, UNAUTHORIZED),
+        # A room_finished for the session's room, with an id of the wrong type.
+        (b'{"event": "room_finished", "id": 7, "room": {"name": "ROOM"}}', 401, UNAUTHORIZED),
+    ],
+)
+async def test_signed_but_malformed_body_is_rejected_without_change(
+    api_client, client, livekit_server, body, status, error
+):
+    session = await api_client.create_session("hooks")
+    body = body.replace(b"ROOM", session.room.encode())
+    response = await post(
+        client, body, signed(body, livekit_server.api_key, livekit_server.api_secret)
+    )
+    assert response.status_code == status
+    assert response.json() == {"error": error}
+    assert (await api_client.get_session(session.session_id)).status == "created"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ Each test runs its own worker under its own agent name, so no dispatch can reach
 import asyncio
 import json
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from livekit import rtc
 
 from harness.api_client import ApiClient
 from harness.livekit_server import LiveKitServer
@@ -23,6 +25,13 @@ def messages(worker: Worker) -> list[str]:
     return [record["message"] for record in parse_log_records(worker.log_text())]
 
 
+DRAIN_S = 3
+# What the worker may take after the drain to end its jobs (LiveKit gives each job process up to
+# 10 s for its shutdown callbacks, then kills it) and exit: the margin docker-compose.yml gives
+# it before Docker would kill it (stop_grace_period 40 s for a 25 s drain). About 5 s here.
+SHUTDOWN_AFTER_DRAIN_S = 40 - 25
+
+
 @pytest.fixture
 def own_worker(new_worker) -> Callable[..., Worker]:
     def start(livekit: LiveKitServer, agent_name: str, **overrides: str) -> Worker:
@@ -32,6 +41,14 @@ def own_worker(new_worker) -> Callable[..., Worker]:
         )  # fmt: skip
 
     return start
+
+
+@pytest.fixture
+async def user_room() -> AsyncIterator[rtc.Room]:
+    """A participant for the test to join as the session's user; left at the end."""
+    room = rtc.Room()
+    yield room
+    await room.disconnect()
 
 
 def registry(agent_id: str, agent_name: str) -> str:
@@ -45,20 +62,29 @@ async def wait_for(predicate: Callable[[], bool]) -> None:
 
 
 async def test_sigterm_takes_no_new_jobs_then_exits_within_the_drain_bound(
-    own_worker, livekit_server, start_api, api_client
+    own_worker, livekit_server, start_api, api_client, user_room
 ):
-    worker = own_worker(livekit_server, "drain-agent", DRAIN_TIMEOUT_SECONDS="3")
+    """A conversation in progress (a user in the room, who never hangs up) goes on for the whole
+    drain, then is ended: the worker exits no sooner than DRAIN_TIMEOUT_SECONDS after SIGTERM,
+    and no later than that plus the job processes' own shutdown."""
+    worker = own_worker(livekit_server, "drain-agent", DRAIN_TIMEOUT_SECONDS=str(DRAIN_S))
     api = start_api(AGENTS=registry("drain-agent", "drain-agent"))
     async with ApiClient(api.url) as creator:
         first = await creator.create_session("lifecycle", agent_id="drain-agent")
+        await user_room.connect(livekit_server.ws_url, first.token)
         await api_client.wait_agent_joined(first.session_id, within=60)
 
+        signalled = time.monotonic()
         worker.popen.send_signal(signal.SIGTERM)
         await asyncio.wait_for(wait_for(lambda: "draining worker" in messages(worker)), 10)
         second = await creator.create_session("lifecycle", agent_id="drain-agent")
 
     exit_code = await asyncio.to_thread(worker.popen.wait, 30)
+    drained_in = time.monotonic() - signalled
     assert exit_code == 0
+    assert DRAIN_S <= drained_in < DRAIN_S + SHUTDOWN_AFTER_DRAIN_S, (
+        f"exited {drained_in:.1f} s after SIGTERM"
+    )
     log = worker.log_text()
     started = {record.get("session_id") for record in find_log_records(log, JOB_STARTED)}
     assert first.session_id in started

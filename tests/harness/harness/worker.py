@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from harness.livekit_server import LiveKitServer
 from harness.paths import REPO
