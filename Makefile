@@ -69,4 +69,4 @@ bench-soak: setup ## Six minutes of session churn plus conversations: errors and
 	$(UV) run --frozen python bench/soak.py --write
 
 bench-compose: setup setup-docker ## Compose stack: build time, image sizes, up-to-healthy and stop times; writes docs/benchmarks.md
-	PYTHONPATH=scripts:tests:tests/compose $(UV) run --frozen python bench/compose_startup.py --write
+	$(UV) run --frozen python bench/compose_startup.py --write
