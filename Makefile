@@ -56,7 +56,7 @@ bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes doc
 lint: setup ## ruff, mypy, hadolint, `docker compose config`, the deployment files' and docs' checks
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy services scripts tests/harness
+	$(UV) run --frozen mypy services scripts tests/harness bench
 	$(UV) run --frozen hadolint $(DOCKERFILES)
 	docker compose -f docker-compose.yml config --quiet
 	$(PYTEST) -q tests/unit/test_compose_file.py tests/unit/test_dockerfiles.py tests/unit/test_settings_docs.py
@@ -75,4 +75,4 @@ bench-soak: setup ## Six minutes of session churn plus conversations: errors and
 	$(UV) run --frozen python bench/soak.py --write
 
 bench-compose: setup setup-docker ## Compose stack: build time, image sizes, up-to-healthy and stop times; writes docs/benchmarks.md
-	PYTHONPATH=scripts:tests:tests/compose $(UV) run --frozen python bench/compose_startup.py --write
+	$(UV) run --frozen python bench/compose_startup.py --write

@@ -4,42 +4,35 @@ Runs the compose tests' stack (docker-compose.yml plus tests/compose/docker-comp
 speech models from PyPI, the ScriptedLLM fake as the LLM) as its own compose project, on the
 ports the README names. Needs the Docker engine and compose plugin (`make setup-docker`) and
 those ports free. Writes its section of docs/benchmarks.md and its key of docs/benchmarks.json
-with --write; gates nothing.
+with --write (or of `--doc PATH` and its .json); gates nothing.
 
-    make bench-compose   # runs it with PYTHONPATH=scripts:tests:tests/compose and --write
+    python bench/compose_startup.py [--runs 3] [--write] [--doc PATH]   # make bench-compose
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shlex
-import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
-from compose_stack import API_URL, FILES, SERVICES, ComposeStack, create_session
-from devstack import REPO
+from machine import command_line
+from measure import machine_busy_seconds as busy_seconds
+from report import Output, add_output_arguments, header
+from stack import REPO, compose_stack
+from stats import median
 
-DOC = REPO / "docs" / "benchmarks.md"
-JSON_DOC = REPO / "docs" / "benchmarks.json"
-START, END = "<!-- bench-compose:start -->", "<!-- bench-compose:end -->"
+API_URL, FILES, SERVICES = compose_stack.API_URL, compose_stack.FILES, compose_stack.SERVICES
+ComposeStack = compose_stack.ComposeStack
+MARKER = "bench-compose"
+POLL_S = 0.2
 RUNTIME_BASES = {  # the final stage's base image of each built service
     "session-api": "python:3.11-slim-bookworm",
     "voice-agent-worker": "python:3.11-slim-bookworm",
     "web": "nginxinc/nginx-unprivileged:1.29.3-alpine",
 }
-
-
-def busy_seconds() -> float:
-    """CPU time all cores spent not idle since boot (from /proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def image_size(image: str) -> int:
@@ -68,7 +61,7 @@ def is_standin(image: str) -> bool:
 
 def time_to_healthy(stack: ComposeStack) -> dict[str, float]:
     """`up -d` in the background (it waits for each dependency's health before starting the
-    services that need it) while `ps` is polled every 0.2 s: seconds from the command to each
+    services that need it) while `ps` is polled every POLL_S: seconds from the command to each
     service's first healthy sighting, and "all"."""
     files = [arg for path in FILES for arg in ("-f", str(path))]
     start = time.monotonic()
@@ -88,7 +81,7 @@ def time_to_healthy(stack: ComposeStack) -> dict[str, float]:
             if service in SERVICES and service not in healthy:
                 if rows and all(r.get("Health") == "healthy" for r in rows):
                     healthy[service] = time.monotonic() - start
-        time.sleep(0.2)
+        time.sleep(POLL_S)
     if up.wait(timeout=60) != 0:
         raise RuntimeError("docker compose up -d failed")
     healthy["all"] = max(healthy.values())
@@ -123,7 +116,7 @@ def measure(runs: int) -> dict:
         stack.compose("down", "--volumes")
         starts.append(time_to_healthy(stack))
     startup_busy = (busy_seconds() - busy1) / (time.monotonic() - wall1) / (os.cpu_count() or 1)
-    create_session("bench")  # the README's curl: a room nobody joins
+    compose_stack.create_session("bench")  # the README's curl: a room nobody joins
     stopped = stack.timed("stop", timeout=120)
     exit_codes = {s: rows[0]["ExitCode"] for s, rows in stack.states().items() if s in SERVICES}
     stack.compose("down", "--volumes", "--remove-orphans")
@@ -144,26 +137,21 @@ def measure(runs: int) -> dict:
 
 def report(result: dict, command: str) -> str:
     starts = result["up_to_healthy_s"]
-    median = {s: statistics.median(run[s] for run in starts) for s in [*SERVICES, "all"]}
-    slowest = max(SERVICES, key=lambda s: median[s])
+    middle = {s: median(run[s] for run in starts) for s in [*SERVICES, "all"]}
+    slowest = max(SERVICES, key=lambda s: middle[s])
     busy = result["machine_busy_fraction"]
     standin = any(i["base_is_standin"] for i in result["images"].values())
     lines = [
-        START,
         "## Compose stack: build, image sizes, start-up, stop",
         "",
         "The compose tests' stack (docker-compose.yml with tests/compose/docker-compose.test.yml:"
         " speech models from PyPI, the ScriptedLLM fake as the LLM), built and started with the"
         " real Docker CLI. These figures gate nothing.",
         "",
-        f"- Command: `{command}`",
-        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-        f"- Machine: {os.cpu_count()} CPUs, Linux {platform.release()}; "
-        f"{subprocess.run(['docker', 'version', '-f', 'Docker Engine {{.Server.Version}}'], capture_output=True, text=True).stdout.strip()}",  # noqa: E501
+        *header(command, tools=["docker"]),
         f"- Load: load average {result['load_before']:.2f} before, {result['load_after']:.2f}"
         f" after; the machine's CPUs were {busy:.0%} busy over the whole run (the build"
-        f" included) and {result['startup_busy_fraction']:.0%} during the start-ups, most of"
-        " it the stack itself"
+        f" included) and {result['startup_busy_fraction']:.0%} during the start-ups"
         + (
             ". Other work was running when it began (load average over half the CPUs): a busy"
             " machine, figures slower than on an idle one."
@@ -192,16 +180,16 @@ def report(result: dict, command: str) -> str:
         ),
         "",
         f"Time from `docker compose up -d` to healthy, {len(starts)} runs from `down -v`"
-        " (polled every 0.2 s):",
+        f" (polled every {POLL_S:g} s):",
         "",
         "| service | median (s) | runs (s) |",
         "|---|---:|---|",
         *(
-            f"| {s} | {median[s]:.1f} | {', '.join(f'{run[s]:.1f}' for run in starts)} |"
+            f"| {s} | {middle[s]:.1f} | {', '.join(f'{run[s]:.1f}' for run in starts)} |"
             for s in [*SERVICES, "all"]
         ),
         "",
-        f"The last service to turn healthy is {slowest} ({median[slowest]:.1f} s median): each"
+        f"The last service to turn healthy is {slowest} ({middle[slowest]:.1f} s median): each"
         " service starts once the ones it depends on are healthy, and the worker is healthy once"
         " its job processes have loaded their models and it has registered.",
         "",
@@ -213,30 +201,16 @@ def report(result: dict, command: str) -> str:
             if all(c != 137 for c in result["stop_exit_codes"].values())
             else " (137 = killed)."
         ),
-        END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write(section: str, result: dict, command: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
-    data = json.loads(JSON_DOC.read_text()) if JSON_DOC.exists() else {}
-    data["compose"] = {"command": command, **result}
-    JSON_DOC.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=3, help="start-ups from `down -v` to time")
-    parser.add_argument("--write", action="store_true", help="rewrite docs/benchmarks.md/.json")
+    add_output_arguments(parser)
     args = parser.parse_args()
-    command = shlex.join(["python", "bench/compose_startup.py", *sys.argv[1:]])
+    command = command_line()
     try:
         httpx.get(API_URL, timeout=1)
         print(f"something already answers at {API_URL}: stop it first", file=sys.stderr)
@@ -246,8 +220,10 @@ def main() -> int:
     result = measure(args.runs)
     section = report(result, command)
     print(section)
-    if args.write:
-        write(section, result, command)
+    out = Output.of(args)
+    if out is not None:
+        out.write_section(MARKER, section)
+        out.write_json("compose", {"command": command, **result})
     return 0
 
 

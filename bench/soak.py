@@ -1,10 +1,10 @@
 """Soak: minutes of session churn and simultaneous voice conversations against one stack on
 loopback, counting every error and watching the memory of session-api and the worker.
 
-    python bench/soak.py [--minutes 6] [--conversations 4] [--rate 5] [--write]
+    python bench/soak.py [--minutes 6] [--conversations 4] [--rate 5] [--write] [--doc PATH]
 
-It starts its own stack on free loopback ports (`voice_stack.py`, simulated cloud-class
-providers) and runs two loads at once until the time is up, then stops by itself:
+It starts its own stack on free loopback ports (`stack.py`, simulated cloud-class providers)
+and runs two loads at once until the time is up, then stops by itself:
 
 - session churn: `--rate` times a second, a client creates a session (`POST /api/voice/session`),
   reads it back and ends it (`DELETE`), up to 8 requests in flight. These sessions name an agent
@@ -18,7 +18,8 @@ An error is any unexpected HTTP status, a failed request, a conversation that fa
 without an answer, and any ERROR line in the worker's or session-api's log. Memory (RSS) of
 session-api, the worker's main process and its whole process tree, livekit-server and Redis is
 sampled every few seconds; after the warm-up, the median of the first minute is compared with
-the median of the last (no leak: at most 10% growth). Nothing here gates CI.
+the median of the last (no leak: at most 10% growth). `--quick` soaks for one minute with a
+10 s warm-up and 20 s windows. Nothing here gates CI.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -36,16 +36,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from conversation import PACKAGES, converse
+from machine import command_line
+from measure import rss_bytes, tree
+from report import Output, add_output_arguments, header, save_raw, table, verdict
+from stack import BenchStack, start_stack
+from stats import median, ms, pct
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from voice import converse, header, pct, write_section  # noqa: E402
-from voice_stack import VoiceStack, process_tree, rss_bytes, start_voice_stack  # noqa: E402
-
+MARKER = "bench-voice-soak"
 SAMPLE_SECONDS = 5.0
-WARMUP_SECONDS = 60.0
-WINDOW_SECONDS = 60.0  # the first and the last minute after warm-up are compared
 FLAT = 0.10
+QUICK = {"minutes": 1.0, "warmup": 10.0, "window": 20.0, "conversations": 1, "turns": 2,
+         "rate": 2.0}  # fmt: skip
 IN_FLIGHT = 8
 CHURN_AGENT = "soak-api"
 AGENTS = {
@@ -105,7 +107,7 @@ async def churn(api_url: str, rate: float, stop_at: float, tally: Tally) -> None
         index, begin = 0, time.monotonic()
         while time.monotonic() < stop_at:
             if limit.locked():
-                tally.outcomes["churn ticks skipped (8 in flight)"] += 1
+                tally.outcomes[f"churn ticks skipped ({IN_FLIGHT} in flight)"] += 1
             else:
                 task = asyncio.create_task(bounded(index))
                 tasks.add(task)
@@ -116,7 +118,7 @@ async def churn(api_url: str, rate: float, stop_at: float, tally: Tally) -> None
 
 
 async def conversations(
-    stack: VoiceStack, slot: int, turns: int, stop_at: float, tally: Tally
+    stack: BenchStack, slot: int, turns: int, stop_at: float, tally: Tally
 ) -> None:
     """One caller after another in this slot until the time is up."""
     number = 0
@@ -124,7 +126,9 @@ async def conversations(
         number += 1
         user = f"soak-caller-{slot}-{number}-{secrets.token_hex(2)}"
         try:
-            results = await converse(stack, user, turns, start_delay=slot * 1.5, frame_ms=40)
+            results = await converse(
+                stack.api_url, user, turns, start_delay=slot * 1.5, frame_ms=40
+            )
         except Exception as exc:  # a failed conversation is counted, and the next one starts
             tally.error(f"conversation {user}: {exc!r}"[:300])
             continue
@@ -143,27 +147,23 @@ class MemoryTrace:
     samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
     def window(self, name: str, begin: float, end: float) -> float:
-        values = [s[name] for t, s in self.samples if begin <= t < end]
-        return statistics.median(values) if values else float("nan")
+        return median(s[name] for t, s in self.samples if begin <= t < end)
 
 
-async def sample_memory(stack: VoiceStack, began: float, stop_at: float) -> MemoryTrace:
-    assert stack.worker is not None
-    named = {p.name: p.pid for p in stack.processes if p is not stack.worker}
-    api = next(pid for name, pid in named.items() if name.startswith("session-api"))
-    livekit = next(pid for name, pid in named.items() if name.startswith("livekit"))
-    redis = next(pid for name, pid in named.items() if name.startswith("redis"))
+async def sample_memory(stack: BenchStack, began: float, stop_at: float) -> MemoryTrace:
+    worker = stack.pid("worker")
     trace = MemoryTrace()
     while time.monotonic() < stop_at:
+        worker_tree = tree(worker)
         trace.samples.append(
             (
                 time.monotonic() - began,
                 {
-                    "session-api": rss_bytes(process_tree(api)),
-                    "worker (main process)": rss_bytes([stack.worker.pid]),
-                    "worker (process tree)": rss_bytes(process_tree(stack.worker.pid)),
-                    "livekit-server": rss_bytes([livekit]),
-                    "redis": rss_bytes([redis]),
+                    "session-api": rss_bytes(tree(stack.pid("session-api"))),
+                    "worker (main process)": rss_bytes(worker_tree[:1]),
+                    "worker (process tree)": rss_bytes(worker_tree),
+                    "livekit-server": rss_bytes(tree(stack.pid("livekit-server"))),
+                    "redis": rss_bytes(tree(stack.pid("redis-server"))),
                 },
             )
         )
@@ -171,11 +171,11 @@ async def sample_memory(stack: VoiceStack, began: float, stop_at: float) -> Memo
     return trace
 
 
-def log_errors(stack: VoiceStack) -> list[str]:
+def log_errors(stack: BenchStack) -> list[str]:
     """ERROR lines (JSON logs) of the worker and session-api, and tracebacks."""
     found = []
-    for proc in stack.processes:
-        if not (proc.name.startswith("worker") or proc.name.startswith("session-api")):
+    for role, proc in stack.roles().items():
+        if role not in ("worker", "session-api"):
             continue
         for line in proc.log_text().splitlines():
             try:
@@ -183,7 +183,7 @@ def log_errors(stack: VoiceStack) -> list[str]:
             except (json.JSONDecodeError, AttributeError):
                 level = "TRACEBACK" if line.startswith("Traceback") else ""
             if level in ("ERROR", "CRITICAL", "TRACEBACK"):
-                found.append(f"{proc.name}: {line[:300]}")
+                found.append(f"{role}: {line[:300]}")
     return found
 
 
@@ -193,26 +193,27 @@ class SoakResult:
     rate: float
     conversation_slots: int
     turns: int
+    warmup: float  # seconds left out before the first window
+    window: float  # seconds of the first and the last window compared
     tally: Tally
     memory: MemoryTrace
     log_errors: list[str]
 
     def memory_rows(self) -> list[tuple[str, float, float, float]]:
-        """(process, MB in the first minute after warm-up, MB in the last minute, change)."""
+        """(process, MB in the first window after warm-up, MB in the last window, change)."""
         end = self.memory.samples[-1][0] if self.memory.samples else 0.0
         rows = []
         for name in self.memory.samples[0][1] if self.memory.samples else {}:
-            first = self.memory.window(name, WARMUP_SECONDS, WARMUP_SECONDS + WINDOW_SECONDS)
-            last = self.memory.window(name, end - WINDOW_SECONDS, end + 1)
+            first = self.memory.window(name, self.warmup, self.warmup + self.window)
+            last = self.memory.window(name, end - self.window, end + 1)
             rows.append((name, first / 1e6, last / 1e6, last / first - 1))
         return rows
 
 
 async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
-    stack = start_voice_stack(
-        "cloud",
+    stack = start_stack(
         run_dir,
-        transcript="How are the projects going?",
+        providers="cloud",
         api_overrides={"AGENTS": json.dumps(AGENTS), "LOG_LEVEL": "info"},
     )
     try:
@@ -236,6 +237,8 @@ async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
             args.rate,
             args.conversations,
             args.turns,
+            args.warmup,
+            args.window,
             tally,
             memory,
             log_errors(stack),
@@ -245,12 +248,13 @@ async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
 
 
 def soak_section(result: SoakResult, command: str) -> str:
+    """The section, every figure (durations, rates, thresholds too) from the run."""
     tally = result.tally
     errors = tally.outcomes["errors"] + len(result.log_errors)
     rows = result.memory_rows()
     judged = [row for row in rows if row[0].startswith(("session-api", "worker"))]
     flat = all(change <= FLAT for _, _, _, change in judged)
-    requests = tally.request_seconds
+    window = f"{result.window:g} s" if result.window != 60 else "minute"
     lines = [
         "## Soak: session churn and conversations together",
         "",
@@ -259,30 +263,32 @@ def soak_section(result: SoakResult, command: str) -> str:
         f"worker serves, so no job starts for them), and {result.conversation_slots} "
         f"conversations at once with the real worker, each a greeting and {result.turns} spoken "
         "questions, one caller after another. Memory is RSS sampled every "
-        f"{SAMPLE_SECONDS:g} s; the first {WARMUP_SECONDS:g} s are warm-up, then the median of "
-        "the first minute is compared with the median of the last. These figures gate nothing.",
+        f"{SAMPLE_SECONDS:g} s; the first {result.warmup:g} s are warm-up, then the median of "
+        f"the first {window} is compared with the median of the last. These figures gate "
+        "nothing.",
         "",
-        *header(command),
+        *header(command, PACKAGES, ["livekit-server", "redis-server"]),
         "",
-        "| outcome | count |",
-        "|---|---:|",
-        *(f"| {name} | {count} |" for name, count in sorted(tally.outcomes.items())),
-        f"| ERROR lines in the worker's and session-api's logs | {len(result.log_errors)} |",
+        *table(
+            ["outcome", "count"],
+            [[name, str(count)] for name, count in sorted(tally.outcomes.items())]
+            + [["ERROR lines in the worker's and session-api's logs", str(len(result.log_errors))]],
+        ),
         "",
-        f"Churn: create + read + end p50 {pct(requests, 50) * 1000:.0f} ms, p99 "
-        f"{pct(requests, 99) * 1000:.0f} ms. Conversations: voice to voice p50 "
-        f"{pct(tally.voice_to_voice, 50) * 1000:.0f} ms, p95 "
-        f"{pct(tally.voice_to_voice, 95) * 1000:.0f} ms.",
+        f"Churn: create + read + end p50 {ms(pct(tally.request_seconds, 50))} ms, p99 "
+        f"{ms(pct(tally.request_seconds, 99))} ms. Conversations: voice to voice p50 "
+        f"{ms(pct(tally.voice_to_voice, 50))} ms, p95 {ms(pct(tally.voice_to_voice, 95))} ms.",
         "",
-        "| process | RSS first minute (MB) | RSS last minute (MB) | change |",
-        "|---|---:|---:|---:|",
-        *(f"| {n} | {a:.0f} | {b:.0f} | {c:+.1%} |" for n, a, b, c in rows),
+        *table(
+            ["process", f"RSS first {window} (MB)", f"RSS last {window} (MB)", "change"],
+            [[n, f"{a:.0f}", f"{b:.0f}", f"{c:+.1%}"] for n, a, b, c in rows],
+        ),
         "",
-        f"- Errors: {errors} ({'met' if errors == 0 else '**not met**'}: zero).",
+        f"- Errors: {errors} ({verdict(errors == 0)}: zero).",
         f"- Memory of session-api and the worker grows by at most {FLAT:.0%} from the first "
-        f"minute after warm-up to the last (a leak grows; a fall is the allocator returning "
-        f"memory): {'met' if flat else '**not met**'}. livekit-server and Redis are shown for "
-        "reference; Redis grows by design, as every session record and transcript is kept for "
+        f"{window} after warm-up to the last (a leak grows; a fall is the allocator returning "
+        f"memory): {verdict(flat)}. livekit-server and Redis are shown for reference; Redis "
+        "grows by design, as every session record and transcript is kept for "
         "`SESSION_RETENTION_DAYS`.",
     ]
     if tally.errors or result.log_errors:
@@ -296,20 +302,26 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="sessions churned per second")
     parser.add_argument("--conversations", type=int, default=4, help="simultaneous callers")
     parser.add_argument("--turns", type=int, default=4, help="questions per conversation")
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument(
+        "--warmup", type=float, default=60.0, help="seconds before the first window"
+    )
+    parser.add_argument("--window", type=float, default=60.0, help="seconds of each memory window")
+    parser.add_argument("--quick", action="store_true", help="one minute, short windows")
+    add_output_arguments(parser)
+    if "--quick" in sys.argv[1:]:
+        parser.set_defaults(**QUICK)
     args = parser.parse_args()
-    if args.minutes * 60 < WARMUP_SECONDS + 2 * WINDOW_SECONDS:
-        parser.error(f"--minutes must leave two {WINDOW_SECONDS:g} s windows after the warm-up")
+    if args.minutes * 60 < args.warmup + 2 * args.window:
+        parser.error(f"--minutes must leave two {args.window:g} s windows after the warm-up")
     run_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     print(f"logs: {run_dir}", flush=True)
     result = asyncio.run(run_soak(args, run_dir))
-    body = soak_section(result, "python bench/soak.py " + " ".join(sys.argv[1:]))
+    body = soak_section(result, command_line())
     print(body)
-    if args.write:
-        write_section("soak", body)
-    (run_dir / "soak.json").write_text(
-        json.dumps({"samples": result.memory.samples, "outcomes": result.tally.outcomes})
-    )
+    out = Output.of(args)
+    if out is not None:
+        out.write_section(MARKER, body)
+    save_raw(run_dir, "soak", {"samples": result.memory.samples, "outcomes": result.tally.outcomes})
 
 
 if __name__ == "__main__":

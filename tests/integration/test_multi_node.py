@@ -30,14 +30,23 @@ def cluster(new_stack, scripted_llm_server) -> Stack:
     # The dispatch watchdog on, as in production: after a worker dies, livekit-server may
     # still send it a job and drop the dispatch.
     stack.add_api(
-        **{**TEST_SETTINGS, "AGENT_DISPATCH_ATTEMPTS": "5"},
-        AGENTS=json.dumps({AGENT: {"agent_name": AGENT}}), AGENT_JOIN_TIMEOUT_SECONDS="3",
-    )  # fmt: skip
+        {
+            **TEST_SETTINGS,
+            "AGENT_DISPATCH_ATTEMPTS": "5",
+            "AGENTS": json.dumps({AGENT: {"agent_name": AGENT}}),
+            "AGENT_JOIN_TIMEOUT_SECONDS": "3",
+        }
+    )
     for node in range(2):
         stack.add_worker(
-            node, **local_providers(scripted_llm_server.url),
-            AGENT_NAME=AGENT, WORKER_METRICS_PORT="0", IDLE_PROCESSES="1",
-        )  # fmt: skip
+            {
+                **local_providers(scripted_llm_server.url),
+                "AGENT_NAME": AGENT,
+                "WORKER_METRICS_PORT": "0",
+                "IDLE_PROCESSES": "1",
+            },
+            node=node,
+        )
     return stack
 
 

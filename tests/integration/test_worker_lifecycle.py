@@ -123,11 +123,15 @@ async def test_the_worker_re_registers_after_livekit_server_restarts(
     stack = new_stack("restart")
     # A single node keeping its rooms in memory: the restart loses them all.
     livekit = stack.add_livekit(with_redis=False)
-    stack.add_api(**TEST_SETTINGS, AGENTS=registry("restart", "restart-agent"))
+    stack.add_api({**TEST_SETTINGS, "AGENTS": registry("restart", "restart-agent")})
     worker = stack.add_worker(
-        **local_providers(scripted_llm_server.url),
-        AGENT_NAME="restart-agent", WORKER_METRICS_PORT="0", IDLE_PROCESSES="1",
-    )  # fmt: skip
+        {
+            **local_providers(scripted_llm_server.url),
+            "AGENT_NAME": "restart-agent",
+            "WORKER_METRICS_PORT": "0",
+            "IDLE_PROCESSES": "1",
+        }
+    )
     livekit.restart()
 
     def registered_twice() -> bool:

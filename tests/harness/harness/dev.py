@@ -26,8 +26,10 @@ def start_dev_stack(ports: StackPorts, run_dir: Path, api_key: str, api_secret: 
         stack.add_redis(ports.redis)
         stack.add_livekit(ports.livekit)
         stack.add_api(
-            LIVEKIT_PUBLIC_URL=f"ws://localhost:{ports.livekit.http}",
-            CORS_ALLOW_ORIGINS=f"http://localhost:{ports.web}",
+            {
+                "LIVEKIT_PUBLIC_URL": f"ws://localhost:{ports.livekit.http}",
+                "CORS_ALLOW_ORIGINS": f"http://localhost:{ports.web}",
+            }
         )
         stack.add_worker(http_port=ports.worker_http)
         stack.add_web(ports.web)

@@ -5,8 +5,8 @@ here (the test fixtures start the same components one by one, each at its own py
     with stack.stopped_on_error():
         stack.add_redis()
         stack.add_livekit()
-        stack.add_api(**TEST_SETTINGS)
-        stack.add_worker(**local_providers(llm_url))
+        stack.add_api(TEST_SETTINGS)
+        stack.add_worker(local_providers(llm_url))
     ...
     stack.stop()                      # everything, in reverse order, by process id
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -131,31 +131,39 @@ class Stack:
         self.livekit_nodes.append(self._track(node))
         return node
 
-    def add_api(self, port: int | None = None, **overrides: str) -> SessionApi:
-        """A session API replica; the first one listens on `api_port` (the webhooks' target)."""
+    def add_api(
+        self, settings: Mapping[str, str] | None = None, *, port: int | None = None
+    ) -> SessionApi:
+        """A session API replica with `settings` (environment variables) on top of the stack's;
+        the first one listens on `api_port` (the webhooks' target)."""
         port = port or (self.api_port if not self.apis else free_port())
-        env = api_env(self.livekit, self.redis_url, port, **overrides)
+        env = api_env(self.livekit, self.redis_url, port, **(settings or {}))
         name = "session-api" if not self.apis else f"session-api-{port}"
         api = start_session_api(env, self.logs, name)
         self.apis.append(self._track(api))
         return api
 
-    def add_worker(self, node: int = 0, http_port: int | None = None, **overrides: str) -> Worker:
-        """A worker registered with livekit node `node`."""
-        env = worker_env(
-            self.livekit_nodes[node], self.redis_url, http_port or free_port(), **overrides
-        )
+    def add_worker(
+        self,
+        settings: Mapping[str, str] | None = None,
+        *,
+        node: int = 0,
+        http_port: int | None = None,
+    ) -> Worker:
+        """A worker with `settings` (environment variables), registered with livekit `node`."""
+        port = http_port or free_port()
+        env = worker_env(self.livekit_nodes[node], self.redis_url, port, **(settings or {}))
         name = "voice-agent-worker" if not self.workers else f"worker-{len(self.workers)}"
         worker = start_worker(env, self.logs, name)
         self.workers.append(self._track(worker))
         return worker
 
-    def replace_worker(self, worker: Worker, **overrides: str) -> Worker:
-        """Stop `worker` and start a fresh one (new job processes) with some settings changed."""
+    def replace_worker(self, worker: Worker, settings: Mapping[str, str] | None = None) -> Worker:
+        """Stop `worker` and start a fresh one (new job processes) with `settings` changed."""
         worker.stop()
         self._started.remove(worker)
         index = self.workers.index(worker)
-        env = {**worker.env, **overrides}
+        env = {**worker.env, **(settings or {})}
         fresh = start_worker(env, self.logs, f"{worker.name}-{worker.pid}")
         self.workers[index] = self._track(fresh)
         return fresh

@@ -13,7 +13,7 @@ The worker talks to it through the real OpenAI plugins (`STT_PROVIDER=openai`,
   arrived and the rest streams at `stream_speed` times real time. The audio is the text spoken by
   the bundled Piper voice (made once per text; `prepare` makes known texts ahead of time).
 
-`python -m fakes.cloud_speech` (with `tests/` on the path) serves this and a ScriptedLLM with the
+`python -m harness.fakes.cloud_speech` serves this and a ScriptedLLM with the
 voice script on free loopback ports, prints their URLs as one JSON line and runs until SIGTERM.
 """
 

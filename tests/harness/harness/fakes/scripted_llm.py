@@ -189,8 +189,9 @@ async def _serve(host: str, port: int) -> None:
 
 
 def main() -> None:
-    """`python -m fakes.scripted_llm --host H --port P`: the voice script's rules, served until
-    stopped (the compose tests run it in a container, as the LLM the worker reaches)."""
+    """`python -m harness.fakes.scripted_llm --host H --port P`: the voice script's rules,
+    served until stopped (the compose tests run it in a container, as the LLM the worker
+    reaches)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=11434)
