@@ -47,10 +47,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts, comma-separated")
     parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per stack")
     parser.add_argument("--samples", type=int, default=300, help="calls per part timed alone")
-    parser.add_argument("--quick", action="store_true", help="small counts, one worker count")
-    add_output_arguments(parser)
-    if "--quick" in sys.argv[1:]:
-        parser.set_defaults(**QUICK)
+    add_output_arguments(parser, QUICK)
     args = parser.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
     return args

@@ -21,11 +21,11 @@ import httpx
 from machine import command_line
 from measure import machine_busy_seconds as busy_seconds
 from report import Output, add_output_arguments, header
-from stack import REPO, compose_stack
 from stats import median
 
-API_URL, FILES, SERVICES = compose_stack.API_URL, compose_stack.FILES, compose_stack.SERVICES
-ComposeStack = compose_stack.ComposeStack
+from harness.compose import API_URL, FILES, SERVICES, ComposeStack, create_session
+from harness.paths import REPO
+
 MARKER = "bench-compose"
 POLL_S = 0.2
 RUNTIME_BASES = {  # the final stage's base image of each built service
@@ -116,7 +116,7 @@ def measure(runs: int) -> dict:
         stack.compose("down", "--volumes")
         starts.append(time_to_healthy(stack))
     startup_busy = (busy_seconds() - busy1) / (time.monotonic() - wall1) / (os.cpu_count() or 1)
-    compose_stack.create_session("bench")  # the README's curl: a room nobody joins
+    create_session("bench")  # the README's curl: a room nobody joins
     stopped = stack.timed("stop", timeout=120)
     exit_codes = {s: rows[0]["ExitCode"] for s, rows in stack.states().items() if s in SERVICES}
     stack.compose("down", "--volumes", "--remove-orphans")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +29,18 @@ PREAMBLE = (
 )
 
 
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+def add_output_arguments(
+    parser: argparse.ArgumentParser, quick: Mapping[str, object] | None = None
+) -> None:
+    """--write and --doc; with `quick`, also --quick, which makes those the defaults."""
     parser.add_argument("--write", action="store_true", help="write the figures to --doc")
     parser.add_argument(
         "--doc", type=Path, default=DOC, help="markdown file to update (.json, images/ beside it)"
     )
+    if quick is not None:
+        parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+        if "--quick" in sys.argv[1:]:
+            parser.set_defaults(**quick)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -306,10 +305,7 @@ def main() -> None:
         "--warmup", type=float, default=60.0, help="seconds before the first window"
     )
     parser.add_argument("--window", type=float, default=60.0, help="seconds of each memory window")
-    parser.add_argument("--quick", action="store_true", help="one minute, short windows")
-    add_output_arguments(parser)
-    if "--quick" in sys.argv[1:]:
-        parser.set_defaults(**QUICK)
+    add_output_arguments(parser, QUICK)
     args = parser.parse_args()
     if args.minutes * 60 < args.warmup + 2 * args.window:
         parser.error(f"--minutes must leave two {args.window:g} s windows after the warm-up")

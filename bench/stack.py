@@ -23,7 +23,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import compose as compose_stack
 from harness.audio import FRAME_MS, SAMPLE_RATE, SILENCE_RMS, SpeechSynthesizer, rms
 from harness.caller import VoiceCaller
 from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION
@@ -44,7 +43,6 @@ __all__ = [
     "BenchStack",
     "SpeechSynthesizer",
     "VoiceCaller",
-    "compose_stack",
     "find_binary",
     "rms",
     "start_stack",

@@ -6,7 +6,6 @@ can be started with one click."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,11 +15,9 @@ from harness.browser import (
     BrowserPage,
     LaunchPage,
     artifact,
-    browser_launcher,
     expect,
     microphone_flags,
     with_leading_silence,
-    write_silence,
 )
 from harness.speech_samples import synthesize_wav
 
@@ -38,17 +35,6 @@ def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     agent can answer before the file loops and the question comes again."""
     path = tmp_path_factory.mktemp("speech") / "question.wav"
     return with_leading_silence(synthesize_wav(QUESTION, path, silence_after=60.0), 1.5)
-
-
-@pytest.fixture(scope="module")
-def silence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_silence(tmp_path_factory.mktemp("speech") / "silence.wav")
-
-
-@pytest.fixture
-async def launch_page() -> AsyncIterator[LaunchPage]:
-    async with browser_launcher() as launch:
-        yield launch
 
 
 def lines(page: BrowserPage, speaker: str, text: str | re.Pattern[str]):

@@ -11,16 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from harness.browser import (
     LaunchPage,
     artifact,
-    browser_launcher,
     expect,
     microphone_flags,
     route_session_api,
-    write_silence,
 )
 from harness.processes import free_port
 
@@ -29,17 +26,6 @@ AGENT_JOIN_S = 45
 # right after it was created would otherwise still get its agent, alone in a room LiveKit
 # creates again, holding a worker slot until the room's empty timeout.)
 NO_WORKER = {"AGENTS": json.dumps({"pm-agent": {"agent_name": "no-worker-serves-this"}})}
-
-
-@pytest.fixture(scope="module")
-def silence_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_silence(tmp_path_factory.mktemp("speech") / "silence.wav")
-
-
-@pytest.fixture
-async def launch_page() -> AsyncIterator[LaunchPage]:
-    async with browser_launcher() as launch:
-        yield launch
 
 
 @asynccontextmanager

@@ -1,11 +1,9 @@
 """Configuration: production refuses development credentials; lists and registries parse."""
 
-import subprocess
-import sys
-
 import pytest
 from pydantic import ValidationError
 
+from harness.processes import refusal
 from session_api.settings import Settings
 from voice_common.settings import CommonSettings
 
@@ -73,16 +71,7 @@ def test_origins_and_agent_registry_come_from_the_environment(monkeypatch):
 @pytest.mark.parametrize("command", [["session_api"], ["voice_agent", "start"]])
 def test_services_refuse_to_start_in_production_with_one_clear_line(command, tmp_path):
     env = {"APP_ENV": "production", "LIVEKIT_API_KEY": "devkey", "LIVEKIT_API_SECRET": "secret"}
-    result = subprocess.run(
-        [sys.executable, "-m", *command],
-        env={"PATH": "/usr/bin:/bin", **env},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    [line] = result.stderr.strip().splitlines()
+    line = refusal(command, env, tmp_path)
     assert "refusing to start" in line
     assert "LIVEKIT_API_KEY" in line
 

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -115,3 +116,20 @@ def wait_until(
         time.sleep(0.05)
     proc.stop()
     raise StartupError(f"{proc.name} not ready ({what}) after {timeout:.0f}s:\n{proc.log_tail()}")
+
+
+def refusal(module_args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run `python -m <module_args>` with only `env` (and a PATH), which must refuse to start:
+    exit code 2 and exactly one line on stderr, no traceback. Returns that line."""
+    result = subprocess.run(  # noqa: S603 - our own modules
+        [sys.executable, "-m", *module_args],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
