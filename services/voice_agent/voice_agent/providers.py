@@ -16,6 +16,7 @@ import httpx2
 from livekit.agents import NOT_GIVEN, llm, stt, tts
 from livekit.agents import vad as vad_module
 from livekit.plugins import deepgram, openai, sarvam
+from livekit.plugins.sarvam import tts as sarvam_tts
 from livekit.plugins.sarvam.stt import SpeechStream as SarvamSpeechStream
 
 from .local_speech import PiperTTS, WhisperSTT, bundled_piper_voice, bundled_whisper_model
@@ -159,14 +160,14 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
             api_key=settings.key(provider) or "",
         )
     if provider is TTSProvider.sarvam:
-        endpoints = SarvamEndpoints.of(settings)
-        urls = {"base_url": endpoints.tts, "ws_url": endpoints.tts_streaming} if endpoints else {}
+        endpoints = SarvamEndpoints.of(settings)  # None: the plugin's own (Sarvam's cloud)
         return sarvam.TTS(
             model=settings.sarvam_tts_model,
             speaker=settings.sarvam_tts_speaker,
             target_language_code=indian_language(language),
             api_key=settings.key(provider),
-            **urls,  # the plugin's own defaults (Sarvam's cloud) when SARVAM_BASE_URL is empty
+            base_url=endpoints.tts if endpoints else sarvam_tts.SARVAM_TTS_BASE_URL,
+            ws_url=endpoints.tts_streaming if endpoints else sarvam_tts.SARVAM_TTS_WS_URL,
         )
     voice = settings.piper_voice or bundled_piper_voice()
     if not voice:

@@ -46,9 +46,9 @@ class SarvamFake:
     async def start(self, port: int = 0) -> str:
         """Serve on 127.0.0.1 (`port` 0: a free one); returns the API root."""
         app = web.Application()
-        app.router.add_get("/speech-to-text/ws", lambda r: serve_stt_stream(self, r))
-        app.router.add_get("/text-to-speech/ws", lambda r: serve_tts_stream(self, r))
-        app.router.add_post("/text-to-speech", lambda r: serve_tts_rest(self, r))
+        app.router.add_get("/speech-to-text/ws", self._stt_stream)
+        app.router.add_get("/text-to-speech/ws", self._tts_stream)
+        app.router.add_post("/text-to-speech", self._tts_rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -60,6 +60,15 @@ class SarvamFake:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    async def _stt_stream(self, request: web.Request) -> web.StreamResponse:
+        return await serve_stt_stream(self, request)
+
+    async def _tts_stream(self, request: web.Request) -> web.StreamResponse:
+        return await serve_tts_stream(self, request)
+
+    async def _tts_rest(self, request: web.Request) -> web.Response:
+        return await serve_tts_rest(self, request)
 
     def stt_languages(self) -> list[str]:
         """The language-code of every STT connection, in order."""
