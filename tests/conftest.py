@@ -18,6 +18,7 @@ from livekit import api
 
 from harness.api_client import ApiClient
 from harness.fakes.pm_script import RULES
+from harness.fakes.sarvam import SarvamFake
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.infra import require_binary
 from harness.livekit_server import LiveKitPorts, LiveKitServer, livekit_config, start_livekit
@@ -297,3 +298,13 @@ async def lk(livekit_server: LiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
     )
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def sarvam_fake() -> AsyncIterator[SarvamFake]:
+    """The Sarvam fake (STT and TTS are a paid cloud service) a `sarvam` preset worker reaches
+    by `SARVAM_BASE_URL=sarvam_fake.url`; it records the languages it was asked for."""
+    fake = SarvamFake()
+    await fake.start()
+    yield fake
+    await fake.stop()

@@ -6,17 +6,18 @@ keys; nothing here talks to a provider.
 
 import pytest
 from livekit.plugins import deepgram, openai, sarvam
+from livekit.plugins.sarvam import tts as sarvam_tts
 from pydantic import ValidationError
 
 from harness.processes import refusal
 from voice_agent.local_speech import PiperTTS, WhisperSTT
-from voice_agent.providers import build_llm, build_stt, build_tts, indian_language
+from voice_agent.providers import SarvamSTT, build_llm, build_stt, build_tts, indian_language
 from voice_agent.settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
 
 KEYS = {"openai_api_key": "sk-test", "deepgram_api_key": "dg-test", "sarvam_api_key": "sv-test"}
 PROVIDER_ENV = (
     "PROVIDER_PRESET", "STT_PROVIDER", "LLM_PROVIDER", "TTS_PROVIDER",
-    "OPENAI_API_KEY", "DEEPGRAM_API_KEY", "SARVAM_API_KEY",
+    "OPENAI_API_KEY", "DEEPGRAM_API_KEY", "SARVAM_API_KEY", "SARVAM_BASE_URL",
 )  # fmt: skip
 
 
@@ -40,7 +41,7 @@ def build_all(settings: WorkerSettings, language: str = "en-US"):
     ("preset", "classes"),
     [
         ("openai", (deepgram.STT, openai.LLM, openai.TTS)),
-        ("sarvam", (sarvam.STT, openai.LLM, sarvam.TTS)),
+        ("sarvam", (SarvamSTT, openai.LLM, sarvam.TTS)),  # SarvamSTT is a sarvam.STT
         ("local", (WhisperSTT, openai.LLM, PiperTTS)),
     ],
 )
@@ -126,6 +127,32 @@ def test_the_session_language_reaches_stt_and_tts(language, sarvam_code):
     assert indian_language(language) == sarvam_code
     assert stt._opts.language == sarvam_code
     assert tts._opts.target_language_code == sarvam_code
+
+
+async def test_sarvam_base_url_puts_every_sarvam_endpoint_under_it():
+    settings = WorkerSettings(
+        provider_preset="sarvam", sarvam_base_url="https://127.0.0.1:9/sarvam/", **KEYS
+    )
+    stt, _, tts = build_all(settings, "hi-IN")
+    assert (tts._opts.base_url, tts._opts.ws_url) == (
+        "https://127.0.0.1:9/sarvam/text-to-speech",
+        "wss://127.0.0.1:9/sarvam/text-to-speech/ws",
+    )
+    stream = stt.stream()  # its connection task has not run yet: nothing is dialled
+    try:
+        assert stream._opts.streaming_url == "wss://127.0.0.1:9/sarvam/speech-to-text/ws"
+        assert stream._opts.language == "hi-IN"
+    finally:
+        await stream.aclose()
+
+
+def test_without_sarvam_base_url_the_plugins_keep_their_own_endpoints():
+    stt, _, tts = build_all(WorkerSettings(provider_preset="sarvam", **KEYS), "en-IN")
+    assert (tts._opts.base_url, tts._opts.ws_url) == (
+        sarvam_tts.SARVAM_TTS_BASE_URL,
+        sarvam_tts.SARVAM_TTS_WS_URL,
+    )
+    assert stt._streaming_url is None  # each stream takes the model's own address
 
 
 VOCABULARY = ["Apollo", "Priya"]

@@ -7,13 +7,17 @@ a thread), and the worker preloads them once instead of in every job.
 """
 
 import logging
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 from livekit.agents import NOT_GIVEN, llm, stt, tts
 from livekit.agents import vad as vad_module
 from livekit.plugins import deepgram, openai, sarvam
+from livekit.plugins.sarvam import tts as sarvam_tts
+from livekit.plugins.sarvam.stt import SpeechStream as SarvamSpeechStream
 
 from .local_speech import PiperTTS, WhisperSTT, bundled_piper_voice, bundled_whisper_model
 from .settings import LLMProvider, STTProvider, TTSProvider, WorkerSettings
@@ -32,6 +36,50 @@ def base_language(language: str) -> str:
 def indian_language(language: str) -> str:
     """Sarvam names languages 'xx-IN': 'hi' and 'hi-IN' -> 'hi-IN', 'en-US' -> 'en-IN'."""
     return f"{base_language(language)}-IN"
+
+
+@dataclass(frozen=True)
+class SarvamEndpoints:
+    """Sarvam's REST and WebSocket addresses under one API root (SARVAM_BASE_URL), on the same
+    paths as Sarvam's cloud."""
+
+    stt: str
+    stt_streaming: str
+    tts: str
+    tts_streaming: str
+
+    @classmethod
+    def of(cls, settings: WorkerSettings) -> "SarvamEndpoints | None":
+        """Those under SARVAM_BASE_URL; None when it is empty (the plugin's own defaults)."""
+        if not settings.sarvam_base_url:
+            return None
+        root = settings.sarvam_base_url.rstrip("/")
+        ws_root = re.sub(r"^http", "ws", root)  # http -> ws, https -> wss
+        return cls(
+            stt=f"{root}/speech-to-text",
+            stt_streaming=f"{ws_root}/speech-to-text/ws",
+            tts=f"{root}/text-to-speech",
+            tts_streaming=f"{ws_root}/text-to-speech/ws",
+        )
+
+
+class SarvamSTT(sarvam.STT):
+    """Sarvam's STT plugin, its streams connecting to `streaming_url` when one is given.
+
+    The plugin takes the REST `base_url` as an argument, but each stream builds its WebSocket
+    address from the model's default, with no option to change it; this is the one place that
+    sets it (on the stream's options, before its connection task first runs). The worker only
+    streams: the plugin's one-shot `recognize()` (REST) always uses Sarvam's cloud."""
+
+    def __init__(self, *, streaming_url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._streaming_url = streaming_url
+
+    def stream(self, **kwargs: Any) -> SarvamSpeechStream:
+        speech_stream = super().stream(**kwargs)
+        if self._streaming_url:
+            speech_stream._opts.streaming_url = self._streaming_url
+        return speech_stream
 
 
 def build_stt(
@@ -59,10 +107,13 @@ def build_stt(
             **hint,
         )
     if provider is STTProvider.sarvam:
-        return sarvam.STT(
+        endpoints = SarvamEndpoints.of(settings)
+        return SarvamSTT(
             model=settings.sarvam_stt_model,
             language=indian_language(language),
             api_key=settings.key(provider),
+            base_url=endpoints.stt if endpoints else None,
+            streaming_url=endpoints.stt_streaming if endpoints else None,
         )
     if provider is STTProvider.openai:
         return openai.STT(
@@ -109,11 +160,14 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
             api_key=settings.key(provider) or "",
         )
     if provider is TTSProvider.sarvam:
+        endpoints = SarvamEndpoints.of(settings)  # None: the plugin's own (Sarvam's cloud)
         return sarvam.TTS(
             model=settings.sarvam_tts_model,
             speaker=settings.sarvam_tts_speaker,
             target_language_code=indian_language(language),
             api_key=settings.key(provider),
+            base_url=endpoints.tts if endpoints else sarvam_tts.SARVAM_TTS_BASE_URL,
+            ws_url=endpoints.tts_streaming if endpoints else sarvam_tts.SARVAM_TTS_WS_URL,
         )
     voice = settings.piper_voice or bundled_piper_voice()
     if not voice:

@@ -167,6 +167,13 @@ class WorkerSettings(CommonSettings):
     openai_stt_model: str = Field("gpt-4o-mini-transcribe", description="OpenAI STT model.")
     openai_tts_model: str = Field("gpt-4o-mini-tts", description="OpenAI TTS model.")
     openai_tts_voice: str = Field("alloy", description="OpenAI TTS voice.")
+    sarvam_base_url: str | None = Field(
+        None,
+        description="API root of Sarvam (STT and TTS) reached through a proxy or a compatible "
+        "server, e.g. `http://sarvam-proxy:8080`; empty: Sarvam's cloud. The worker streams to "
+        "`<root>/speech-to-text/ws` and `<root>/text-to-speech/ws` (`ws`/`wss` for "
+        "`http`/`https`), Sarvam's own paths.",
+    )
     sarvam_stt_model: str = Field("saaras:v3", description="Sarvam STT model.")
     sarvam_tts_model: str = Field("bulbul:v2", description="Sarvam TTS model.")
     sarvam_tts_speaker: str = Field(

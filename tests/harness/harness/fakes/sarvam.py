@@ -1,0 +1,101 @@
+"""SarvamFake: a FAKE of Sarvam AI's speech API (a paid cloud service), for the `sarvam` preset.
+
+It serves, on loopback, the endpoints the LiveKit Sarvam plugin uses, with the message shapes the
+plugin sends and parses, under one root that the worker is given as `SARVAM_BASE_URL`:
+
+- `GET /speech-to-text/ws`: streaming STT (`harness.fakes.sarvam_stt`); the words come from the
+  audio received, heard by the bundled local Whisper model, utterances cut by its level;
+- `GET /text-to-speech/ws` and `POST /text-to-speech`: TTS (`harness.fakes.sarvam_tts`), the
+  text spoken by the bundled Piper voice at the requested rate and codec.
+
+It keeps what it was asked for, so tests can check that a session's language reached Sarvam:
+`stt_streams` (one per STT connection: language-code, model, key, transcripts) and
+`tts_requests` (one per reply: target language, speaker, model, rate, codec, text).
+
+`python -m harness.fakes.sarvam` serves it on a free loopback port (or `--port`), prints
+`{"sarvam_url": ...}` as one JSON line and runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from harness.fakes.sarvam_stt import SttStream, serve_stt_stream
+from harness.fakes.sarvam_tts import TtsRequest, serve_tts_rest, serve_tts_stream
+
+
+@dataclass
+class SarvamFake:
+    """`end_silence`: seconds of quiet audio that end an utterance (Sarvam's endpointing);
+    `vocabulary`: names the fake's Whisper is told to expect (Sarvam takes no such hint: only
+    set it to make up for Whisper tiny's weaker hearing, and say so)."""
+
+    end_silence: float = 0.5
+    vocabulary: list[str] = field(default_factory=list)
+    stt_streams: list[SttStream] = field(default_factory=list)
+    tts_requests: list[TtsRequest] = field(default_factory=list)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (`port` 0: a free one); returns the API root."""
+        app = web.Application()
+        app.router.add_get("/speech-to-text/ws", self._stt_stream)
+        app.router.add_get("/text-to-speech/ws", self._tts_stream)
+        app.router.add_post("/text-to-speech", self._tts_rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{bound}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _stt_stream(self, request: web.Request) -> web.StreamResponse:
+        return await serve_stt_stream(self, request)
+
+    async def _tts_stream(self, request: web.Request) -> web.StreamResponse:
+        return await serve_tts_stream(self, request)
+
+    async def _tts_rest(self, request: web.Request) -> web.Response:
+        return await serve_tts_rest(self, request)
+
+    def stt_languages(self) -> list[str]:
+        """The language-code of every STT connection, in order."""
+        return [s.language for s in self.stt_streams]
+
+    def tts_languages(self) -> list[str]:
+        """The target_language_code of every TTS reply, in order."""
+        return [r.language for r in self.tts_requests]
+
+
+async def _serve(port: int) -> None:
+    fake = SarvamFake()
+    await fake.start(port)
+    print(json.dumps({"sarvam_url": fake.url}), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await fake.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the Sarvam fake on loopback.")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    asyncio.run(_serve(parser.parse_args().port))
+
+
+if __name__ == "__main__":
+    main()
