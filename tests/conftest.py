@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -211,47 +212,51 @@ def start_test_worker(
     return started(lambda: start_worker(env, log_dir, name))  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="module")
-def voice_worker(
+@pytest.fixture(scope="session")
+def launch_worker(
     run_dir: Path,
     livekit_server: LiveKitServer,
     redis_server: RedisServer,
     scripted_llm_server: ScriptedLLM,
-) -> Iterator[Worker]:
-    """The real worker (`python -m voice_agent start`): local Whisper and Piper, the ScriptedLLM
-    behind the OpenAI plugin, registered with livekit-server.
+) -> Callable[..., Worker]:
+    """Start a worker, which the caller stops: `launch_worker("name", **env)` (local preset on
+    the shared livekit-server and Redis, the ScriptedLLM; `livekit=`, `llm_url=` and `env`
+    change that). The fixtures below give it a scope."""
 
-    Module-scoped: only the modules that need an agent have one. With a worker registered for
-    the whole run, every session any test creates would start a job (a process loading models)."""
-    worker = start_test_worker(
-        livekit_server, redis_server.url, scripted_llm_server.url, run_dir / "logs",
-        "voice-agent-worker", IDLE_PROCESSES="1",
-    )  # fmt: skip
-    yield worker
-    worker.stop()
-
-
-@pytest.fixture
-def new_worker(
-    run_dir: Path,
-    livekit_server: LiveKitServer,
-    redis_server: RedisServer,
-    scripted_llm_server: ScriptedLLM,
-) -> Iterator[Callable[..., Worker]]:
-    """Start workers of this test's own (local preset; by default on the shared livekit-server
-    with the ScriptedLLM): `new_worker("name", AGENT_NAME=..., livekit=..., llm_url=...)`."""
-    workers: list[Worker] = []
-
-    def start(
+    def launch(
         name: str,
         livekit: LiveKitServer | None = None,
         llm_url: str | None = None,
         **overrides: str,
     ) -> Worker:
-        worker = start_test_worker(
+        return start_test_worker(
             livekit or livekit_server, redis_server.url, llm_url or scripted_llm_server.url,
             run_dir / "logs", name, **overrides,
         )  # fmt: skip
+
+    return launch
+
+
+@pytest.fixture(scope="module")
+def voice_worker(launch_worker: Callable[..., Worker]) -> Iterator[Worker]:
+    """The real worker (`python -m voice_agent start`): local Whisper and Piper, the ScriptedLLM
+    behind the OpenAI plugin, registered with livekit-server.
+
+    Module-scoped: only the modules that need an agent have one. With a worker registered for
+    the whole run, every session any test creates would start a job (a process loading models)."""
+    worker = launch_worker("voice-agent-worker", IDLE_PROCESSES="1")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def new_worker(launch_worker: Callable[..., Worker]) -> Iterator[Callable[..., Worker]]:
+    """Start workers of this test's own, stopped after it: `new_worker("name", **env)` (see
+    `launch_worker`)."""
+    workers: list[Worker] = []
+
+    def start(name: str, **options: Any) -> Worker:
+        worker = launch_worker(name, **options)
         workers.append(worker)
         return worker
 

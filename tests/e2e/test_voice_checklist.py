@@ -1,17 +1,23 @@
-"""The validation checklist, spoken: a scripted caller (`voice_caller.VoiceCaller`) talks to the
-real stack the fixtures start (livekit-server, Redis, session-api, the worker with local Whisper
-and Piper, the ScriptedLLM behind the real OpenAI plugin) as a browser user would.
+"""The validation checklist, spoken, once per provider preset: a scripted caller
+(`harness.caller.VoiceCaller`) talks to the real stack the fixtures start (livekit-server,
+Redis, session-api, the worker) as a browser user would. The presets:
 
-One conversation serves the module, turn after turn, as a user would hold it; each test waits on
-what the caller observes (room events, audio, transcripts), every wait bounded. Nothing here
-asserts on speed: the bounds only stop a wait that would otherwise hang.
+- `local`: Whisper and Piper in the worker, the ScriptedLLM behind the OpenAI plugin;
+- `sarvam` (en-IN): LiveKit's Sarvam STT and TTS plugins against the Sarvam FAKE (it hears the
+  audio with the local Whisper model and speaks with the Piper voice), the ScriptedLLM as the
+  LLM;
+- `openai`: see `PRESETS` below.
+
+One conversation per preset serves the module, turn after turn, as a user would hold it; each
+test waits on what the caller observes (room events, audio, transcripts), every wait bounded.
+Nothing here asserts on speed: the bounds only stop a wait that would otherwise hang.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -22,6 +28,7 @@ from harness.fakes.pm_script import NEXT_MONTH
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
 from harness.speech_samples import normalize_words, word_accuracy
+from harness.worker import Worker, sarvam_providers
 from voice_agent.log_messages import WORKER_READY
 from voice_common.logs import find_log_records, parse_log_records
 from voice_common.transcript import LATENCY_STAGES
@@ -45,12 +52,37 @@ def voice_rules(scripted_llm_server: ScriptedLLM) -> Iterator[None]:
     scripted_llm_server.rules = original
 
 
+# Each preset: the language its caller speaks, and the fixture giving the worker's settings.
+PRESETS = {"local": "en-US", "sarvam": "en-IN"}
+
+
+@pytest.fixture(scope="module", params=list(PRESETS))
+def preset(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def voice_worker(
+    preset: str, launch_worker: Callable[..., Worker], request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    """This preset's worker, the only one registered while its conversation runs."""
+    settings: dict[str, str] = {"IDLE_PROCESSES": "1"}
+    if preset == "sarvam":
+        settings |= sarvam_providers(request.getfixturevalue("sarvam_fake").url)
+    worker = launch_worker(f"voice-agent-{preset}", **settings)
+    yield worker
+    worker.stop()
+
+
 @pytest.fixture(scope="module")
 async def caller(
-    session_api: Any, voice_worker: Any, voice_rules: None
+    session_api: Any, voice_worker: Worker, voice_rules: None, preset: str
 ) -> AsyncIterator[VoiceCaller]:
     """One caller in one session for the whole module, past the agent's greeting."""
-    async with VoiceCaller.connect(session_api.url, "voice-checklist") as caller:
+    language = PRESETS[preset]
+    async with VoiceCaller.connect(
+        session_api.url, f"checklist-{preset}", language=language
+    ) as caller:
         await caller.wait_for_agent(WAIT)
         await caller.wait_for_greeting(WAIT)
         yield caller

@@ -24,7 +24,7 @@ from harness.fakes.sarvam import SarvamFake
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.session_api import PROVIDER_KEYS, SessionApi
 from harness.speech_samples import normalize_words, word_accuracy
-from harness.worker import Worker
+from harness.worker import Worker, sarvam_providers
 from voice_agent.providers import build_tts
 from voice_agent.settings import TTSProvider, WorkerSettings
 
@@ -43,12 +43,7 @@ def sarvam_worker(
 
     def start(name: str) -> Worker:
         return new_worker(
-            f"voice-agent-sarvam-{name}",
-            PROVIDER_PRESET="sarvam",
-            SARVAM_API_KEY=SARVAM_KEY,
-            SARVAM_BASE_URL=sarvam_fake.url,
-            LLM_PROVIDER="openai_compatible",
-            IDLE_PROCESSES="1",
+            f"voice-agent-sarvam-{name}", IDLE_PROCESSES="1", **sarvam_providers(sarvam_fake.url)
         )
 
     return start
