@@ -17,6 +17,7 @@ import pytest
 from livekit import api
 
 from harness.api_client import ApiClient
+from harness.fakes.openai_preset import OpenAIPresetCloud
 from harness.fakes.pm_script import RULES
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.infra import require_binary
@@ -297,3 +298,14 @@ async def lk(livekit_server: LiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
     )
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def fake_openai_cloud(scripted_llm_server: ScriptedLLM) -> AsyncIterator[OpenAIPresetCloud]:
+    """The `openai` preset's cloud, faked: Deepgram's live STT and OpenAI's API (the session's
+    ScriptedLLM, its rules and `requests`, beside the audio API) on loopback. A worker of that
+    preset: `new_worker("name", **fake_openai_cloud.worker_settings())`."""
+    cloud = OpenAIPresetCloud(scripted_llm_server)
+    await cloud.start()
+    yield cloud
+    await cloud.stop()
