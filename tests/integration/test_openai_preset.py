@@ -147,6 +147,7 @@ async def test_deepgram_is_asked_for_nova_3_the_language_and_the_project_names(
     assert {"Apollo", "Mercury", "Priya"} <= set(listen.keyterms), listen.keyterms
     assert listen.param("encoding") == "linear16"
     assert listen.param("interim_results") == "true"
+    assert "KeepAlive" in listen.controls, listen.controls
 
 
 async def test_the_tool_is_called_and_the_answer_is_heard(
@@ -222,6 +223,37 @@ async def test_the_deepgram_plugin_gets_interims_finals_and_utterance_end(
     assert listen.heard[0].end < len(speech) / 2 / rate - 1.0, "the endpoint is where speech ends"
     assert listen.controls[-1] == "CloseStream" and listen.closed_by_client, listen.controls
     assert not listen.errors, listen.errors
+
+
+async def test_a_finalize_mid_speech_returns_what_was_said_so_far(
+    fake_openai_cloud: OpenAIPresetCloud,
+) -> None:
+    """The plugin's flush (Deepgram's `Finalize`) while the speech goes on, no pause yet."""
+    rate = 16000
+    speech = SpeechSynthesizer.pcm(QUESTION, rate)
+    async with aiohttp.ClientSession() as http:
+        plugin = deepgram.STT(
+            api_key=FAKE_DEEPGRAM_KEY,
+            base_url=fake_openai_cloud.deepgram_url,
+            interim_results=False,
+            keyterm=["Apollo", "Finalize"],  # to find this test's stream
+            http_session=http,
+        )
+        stream = plugin.stream()
+        stream.push_frame(rtc.AudioFrame(speech, rate, 1, len(speech) // 2))
+        stream.flush()
+        final = None
+        async for event in stream:
+            if event.type == stt_types.SpeechEventType.FINAL_TRANSCRIPT:
+                final = event
+                stream.end_input()
+        await stream.aclose()
+
+    assert final is not None
+    assert word_accuracy(QUESTION, final.alternatives[0].text) >= MIN_WORD_ACCURACY
+    (listen,) = [c for c in fake_openai_cloud.deepgram.connections if "Finalize" in c.keyterms]
+    assert "Finalize" in listen.controls, listen.controls
+    assert [h.finalized for h in listen.heard] == [True], listen.heard
 
 
 async def test_the_openai_tts_plugin_decodes_the_fakes_pcm(
