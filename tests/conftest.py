@@ -18,6 +18,7 @@ import pytest
 from livekit import api
 
 from harness.api_client import ApiClient
+from harness.fakes.openai_preset import OpenAIPresetCloud
 from harness.fakes.pm_script import RULES
 from harness.fakes.sarvam import SarvamFake
 from harness.fakes.scripted_llm import ScriptedLLM
@@ -313,3 +314,14 @@ async def sarvam_fake() -> AsyncIterator[SarvamFake]:
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture(scope="session")
+async def fake_openai_cloud(scripted_llm_server: ScriptedLLM) -> AsyncIterator[OpenAIPresetCloud]:
+    """The `openai` preset's cloud, faked: Deepgram's live STT and OpenAI's API (the session's
+    ScriptedLLM, its rules and `requests`, beside the audio API) on loopback. A worker of that
+    preset: `new_worker("name", **fake_openai_cloud.worker_settings())`."""
+    cloud = OpenAIPresetCloud(scripted_llm_server)
+    await cloud.start()
+    yield cloud
+    await cloud.stop()

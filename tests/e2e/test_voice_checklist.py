@@ -6,7 +6,9 @@ Redis, session-api, the worker) as a browser user would. The presets:
 - `sarvam` (en-IN): LiveKit's Sarvam STT and TTS plugins against the Sarvam FAKE (it hears the
   audio with the local Whisper model and speaks with the Piper voice), the ScriptedLLM as the
   LLM;
-- `openai`: see `PRESETS` below.
+- `openai`: LiveKit's Deepgram STT plugin against the Deepgram live-streaming FAKE (it hears the
+  audio with the local Whisper model), and the OpenAI LLM and TTS plugins against one FAKE
+  OpenAI API (the ScriptedLLM's chat completions, TTS spoken by the Piper voice).
 
 One conversation per preset serves the module, turn after turn, as a user would hold it; each
 test waits on what the caller observes (room events, audio, transcripts), every wait bounded.
@@ -28,7 +30,7 @@ from harness.fakes.pm_script import NEXT_MONTH
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
 from harness.speech_samples import normalize_words, word_accuracy
-from harness.worker import Worker, sarvam_providers
+from harness.worker import Worker
 from voice_agent.log_messages import WORKER_READY
 from voice_common.logs import find_log_records, parse_log_records
 from voice_common.transcript import LATENCY_STAGES
@@ -52,8 +54,10 @@ def voice_rules(scripted_llm_server: ScriptedLLM) -> Iterator[None]:
     scripted_llm_server.rules = original
 
 
-# Each preset: the language its caller speaks, and the fixture giving the worker's settings.
-PRESETS = {"local": "en-US", "sarvam": "en-IN"}
+# Each preset: the language its caller speaks, and the fixture of the FAKES it talks to (each has
+# `worker_settings()`), if any.
+PRESETS = {"local": "en-US", "openai": "en-US", "sarvam": "en-IN"}
+FAKES = {"openai": "fake_openai_cloud", "sarvam": "sarvam_fake"}
 
 
 @pytest.fixture(scope="module", params=list(PRESETS))
@@ -67,8 +71,8 @@ def voice_worker(
 ) -> Iterator[Worker]:
     """This preset's worker, the only one registered while its conversation runs."""
     settings: dict[str, str] = {"IDLE_PROCESSES": "1"}
-    if preset == "sarvam":
-        settings |= sarvam_providers(request.getfixturevalue("sarvam_fake").url)
+    if preset in FAKES:
+        settings |= request.getfixturevalue(FAKES[preset]).worker_settings()
     worker = launch_worker(f"voice-agent-{preset}", **settings)
     yield worker
     worker.stop()

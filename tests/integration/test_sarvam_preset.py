@@ -20,11 +20,11 @@ from harness.api_client import ApiClient
 from harness.audio import AgentTranscriber
 from harness.caller import VoiceCaller
 from harness.fakes.pm_script import RULES
-from harness.fakes.sarvam import SarvamFake
+from harness.fakes.sarvam import FAKE_SARVAM_KEY, SarvamFake
 from harness.fakes.scripted_llm import ScriptedLLM
-from harness.session_api import PROVIDER_KEYS, SessionApi
+from harness.session_api import SessionApi
 from harness.speech_samples import normalize_words, word_accuracy
-from harness.worker import Worker, sarvam_providers
+from harness.worker import Worker
 from voice_agent.providers import build_tts
 from voice_agent.settings import TTSProvider, WorkerSettings
 
@@ -32,7 +32,6 @@ WAIT = 30.0  # bound of any one wait for the agent (seconds)
 HEARD_SECONDS = 4.0  # of the status answer (half a minute long), heard before checking it
 QUESTION = "What is the status of Apollo?"
 GREETING = RULES[0].reply
-SARVAM_KEY = PROVIDER_KEYS["SARVAM_API_KEY"]
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def sarvam_worker(
 
     def start(name: str) -> Worker:
         return new_worker(
-            f"voice-agent-sarvam-{name}", IDLE_PROCESSES="1", **sarvam_providers(sarvam_fake.url)
+            f"voice-agent-sarvam-{name}", IDLE_PROCESSES="1", **sarvam_fake.worker_settings()
         )
 
     return start
@@ -87,7 +86,7 @@ async def test_en_in_the_agent_greets_hears_calls_the_tool_and_answers_through_s
     streams = sarvam_fake.stt_streams[streams_before:]
     assert streams, "the worker opened a Sarvam STT stream"
     assert {(s.language, s.model, s.api_key) for s in streams} == {
-        ("en-IN", "saaras:v3", SARVAM_KEY)
+        ("en-IN", "saaras:v3", FAKE_SARVAM_KEY)
     }
     fake_heard = [t for s in streams for t in s.transcripts]
     assert any(word_accuracy(QUESTION, t) >= 0.9 for t in fake_heard), fake_heard
@@ -144,7 +143,7 @@ async def test_the_plugins_one_shot_synthesis_is_answered_by_the_fake_too(
     well, and what comes back is the text, spoken."""
     settings = WorkerSettings(
         provider_preset="sarvam",
-        sarvam_api_key=SARVAM_KEY,
+        sarvam_api_key=FAKE_SARVAM_KEY,
         openai_api_key="unused",
         sarvam_base_url=sarvam_fake.url,
     )

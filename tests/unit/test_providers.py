@@ -17,7 +17,8 @@ from voice_agent.settings import LLMProvider, STTProvider, TTSProvider, WorkerSe
 KEYS = {"openai_api_key": "sk-test", "deepgram_api_key": "dg-test", "sarvam_api_key": "sv-test"}
 PROVIDER_ENV = (
     "PROVIDER_PRESET", "STT_PROVIDER", "LLM_PROVIDER", "TTS_PROVIDER",
-    "OPENAI_API_KEY", "DEEPGRAM_API_KEY", "SARVAM_API_KEY", "SARVAM_BASE_URL",
+    "OPENAI_API_KEY", "DEEPGRAM_API_KEY", "SARVAM_API_KEY", "SARVAM_BASE_URL", "DEEPGRAM_BASE_URL",
+    "OPENAI_BASE_URL",
 )  # fmt: skip
 
 
@@ -190,3 +191,52 @@ def test_without_a_vocabulary_no_hint_is_sent(provider):
     assert not getattr(opts, "keyterm", None) and not getattr(opts, "keywords", None)
     assert not isinstance(getattr(opts, "prompt", None), str)
     assert getattr(stt, "_hotwords", None) is None
+
+
+def test_base_urls_reach_the_plugins_of_the_openai_preset():
+    settings = WorkerSettings(
+        provider_preset="openai",
+        deepgram_base_url="ws://127.0.0.1:9/v1/listen",
+        openai_base_url="http://127.0.0.1:9/v1/",
+        stt_fallback_provider="openai",
+        **KEYS,
+    )
+    stt, llm, tts = build_all(settings)
+    assert stt._opts.endpoint_url == "ws://127.0.0.1:9/v1/listen"
+    openai_stt = build_stt(settings, STTProvider.openai, "en-US")
+    for plugin in (openai_stt, llm, tts):
+        assert str(plugin._client.base_url) == "http://127.0.0.1:9/v1/", plugin
+
+
+def test_without_base_urls_the_plugins_keep_their_defaults():
+    default_stt = deepgram.STT(api_key="dg-test")
+    stt, llm, _ = build_all(WorkerSettings(provider_preset="openai", **KEYS))
+    assert stt._opts.endpoint_url == default_stt._opts.endpoint_url
+    assert str(llm._client.base_url) == str(openai.LLM(api_key="sk-test")._client.base_url)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("deepgram_base_url", "listen-endpoint/v1/listen"),
+        ("deepgram_base_url", "ftp://127.0.0.1/v1/listen"),
+        ("openai_base_url", "ws://127.0.0.1/v1"),
+        ("openai_base_url", "http:///v1"),
+    ],
+)
+def test_a_base_url_that_is_not_one_is_refused_by_name(field, value):
+    with pytest.raises(ValidationError) as error:
+        WorkerSettings(provider_preset="openai", **{field: value}, **KEYS)
+    assert field in str(error.value) and "absolute" in str(error.value)
+
+
+def test_an_empty_base_url_means_unset():
+    settings = WorkerSettings(deepgram_base_url="", openai_base_url=" ", **KEYS)
+    assert (settings.deepgram_base_url, settings.openai_base_url) == (None, None)
+
+
+def test_an_empty_openai_base_url_in_the_environment_is_not_taken_as_the_url(monkeypatch):
+    default = str(openai.LLM(api_key="sk-test")._client.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", "")  # what compose forwards when .env leaves it unset
+    _, llm, tts = build_all(WorkerSettings(provider_preset="openai", **KEYS))
+    assert str(llm._client.base_url) == str(tts._client.base_url) == default

@@ -7,13 +7,14 @@ a thread), and the worker preloads them once instead of in every job.
 """
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from livekit.agents import NOT_GIVEN, llm, stt, tts
+from livekit.agents import NOT_GIVEN, NotGivenOr, llm, stt, tts
 from livekit.agents import vad as vad_module
 from livekit.plugins import deepgram, openai, sarvam
 from livekit.plugins.sarvam import tts as sarvam_tts
@@ -82,6 +83,16 @@ class SarvamSTT(sarvam.STT):
         return speech_stream
 
 
+def openai_base_url(settings: WorkerSettings) -> NotGivenOr[str]:
+    """OPENAI_BASE_URL for the OpenAI plugins, or NOT_GIVEN for OpenAI's own. Passed explicitly
+    (the OpenAI SDK would also read it from the process environment) so that a value in `.env`
+    counts too and is validated. An empty one (compose forwards an unset variable as "") is also
+    taken out of the environment: the SDK would use "" as the URL."""
+    if not settings.openai_base_url and not os.environ.get("OPENAI_BASE_URL", "x").strip():
+        del os.environ["OPENAI_BASE_URL"]
+    return settings.openai_base_url or NOT_GIVEN
+
+
 def build_stt(
     settings: WorkerSettings,
     provider: STTProvider,
@@ -92,10 +103,12 @@ def build_stt(
     the provider takes such a hint: Deepgram keyterms (nova-3) or keywords, OpenAI's prompt,
     Whisper's hotwords. Sarvam's prompt is for its translate mode only, so it gets none."""
     if provider is STTProvider.deepgram:
-        hint: dict[str, Any] = {}
+        options: dict[str, Any] = {}  # a proxy's URL and the vocabulary hint, when set
+        if settings.deepgram_base_url:
+            options["base_url"] = settings.deepgram_base_url
         if vocabulary:
             nova_3 = settings.deepgram_model.startswith("nova-3")
-            hint = (
+            options |= (
                 {"keyterm": list(vocabulary)}
                 if nova_3
                 else {"keywords": [(word, KEYWORD_BOOST) for word in vocabulary]}
@@ -104,7 +117,7 @@ def build_stt(
             model=settings.deepgram_model,
             language=language,
             api_key=settings.key(provider) or "",
-            **hint,
+            **options,
         )
     if provider is STTProvider.sarvam:
         endpoints = SarvamEndpoints.of(settings)
@@ -121,6 +134,7 @@ def build_stt(
             language=base_language(language),
             api_key=settings.key(provider) or "",
             prompt=f"Names that may come up: {', '.join(vocabulary)}." if vocabulary else NOT_GIVEN,
+            base_url=openai_base_url(settings),
         )
     model = settings.whisper_model or bundled_whisper_model() or FALLBACK_WHISPER_MODEL
     return WhisperSTT(
@@ -142,6 +156,7 @@ def build_llm(settings: WorkerSettings, provider: LLMProvider) -> llm.LLM:
             api_key=settings.key(provider) or "",
             timeout=timeout,
             temperature=temperature,
+            base_url=openai_base_url(settings),
         )
     return openai.LLM(
         model=settings.llm_compatible_model,
@@ -158,6 +173,7 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
             model=settings.openai_tts_model,
             voice=settings.openai_tts_voice,
             api_key=settings.key(provider) or "",
+            base_url=openai_base_url(settings),
         )
     if provider is TTSProvider.sarvam:
         endpoints = SarvamEndpoints.of(settings)  # None: the plugin's own (Sarvam's cloud)

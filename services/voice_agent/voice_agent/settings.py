@@ -8,8 +8,9 @@ is missing makes the settings invalid, so the worker refuses to start with one l
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from voice_common.settings import CommonSettings
 
@@ -139,6 +140,20 @@ class WorkerSettings(CommonSettings):
         None, description="Sarvam AI API key (STT and TTS for Indian languages)."
     )
 
+    deepgram_base_url: str | None = Field(
+        None,
+        description="Deepgram's listen endpoint (`wss://` or `https://` URL ending in "
+        "`/v1/listen`) for a proxy or a self-hosted Deepgram; empty: the plugin's default, "
+        "Deepgram's cloud.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        description="Root of the OpenAI API (`https://.../v1`) for the OpenAI STT, LLM and TTS "
+        "(STT_PROVIDER, LLM_PROVIDER, TTS_PROVIDER=openai): a proxy or an OpenAI-compatible "
+        "gateway; empty: OpenAI's cloud. Not used by LLM_PROVIDER=openai_compatible, which has "
+        "LLM_BASE_URL.",
+    )
+
     llm_model: str = Field(
         "gpt-4o-mini", description="Model of the OpenAI LLM (LLM_PROVIDER=openai)."
     )
@@ -224,6 +239,24 @@ class WorkerSettings(CommonSettings):
     tool_filler_delay_seconds: float = Field(
         0.8, ge=0, description="A slow tool says a filler phrase after this much silence."
     )
+
+    @field_validator("deepgram_base_url", "openai_base_url", mode="before")
+    @classmethod
+    def _endpoint_url(cls, value: object, info: ValidationInfo) -> object:
+        """Empty means unset; anything else must be an absolute URL the plugin can reach, so
+        a typo fails at start with the setting's name, not on the first call."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        schemes = (
+            ("http", "https", "ws", "wss")
+            if info.field_name == "deepgram_base_url"
+            else ("http", "https")
+        )
+        parts = urlsplit(text)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"must be an absolute {'/'.join(schemes)} URL, got {text!r}")
+        return text.rstrip("/")
 
     def key(self, provider: StrEnum) -> str | None:
         """The API key `provider` needs, None for the local ones."""

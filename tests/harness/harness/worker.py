@@ -11,7 +11,6 @@ from typing import Any
 from harness.livekit_server import LiveKitServer
 from harness.paths import REPO
 from harness.processes import ManagedProcess, spawn, wait_until
-from harness.session_api import PROVIDER_KEYS
 from voice_agent.log_messages import JOB_STARTED, WORKER_READY
 from voice_common.logs import find_log_records
 
@@ -39,18 +38,6 @@ def local_providers(llm_url: str) -> dict[str, str]:
         "LLM_BASE_URL": llm_url,
         "DOCS_FOLDER": str(REPO / "docs"),
         "HF_HUB_OFFLINE": "1",
-    }
-
-
-def sarvam_providers(sarvam_url: str) -> dict[str, str]:
-    """The `sarvam` preset with LiveKit's Sarvam STT and TTS plugins at `sarvam_url` (the Sarvam
-    FAKE in tests). The preset's LLM is OpenAI's plugin; it goes to the `LLM_BASE_URL` of
-    `local_providers` (the ScriptedLLM) as `openai_compatible`."""
-    return {
-        "PROVIDER_PRESET": "sarvam",
-        "SARVAM_API_KEY": PROVIDER_KEYS["SARVAM_API_KEY"],
-        "SARVAM_BASE_URL": sarvam_url,
-        "LLM_PROVIDER": "openai_compatible",
     }
 
 

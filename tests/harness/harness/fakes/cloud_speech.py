@@ -7,14 +7,19 @@ The worker talks to it through the real OpenAI plugins (`STT_PROVIDER=openai`,
 - `POST /v1/audio/transcriptions` (the non-realtime STT the plugin uses for
   `gpt-4o-mini-transcribe`): reads the uploaded WAV, answers `{"text": ...}` after `stt_delay`.
   It cannot hear: the text is `transcript`, which the caller sets to what it says.
-- `POST /v1/audio/speech`: answers as OpenAI does for `gpt-4o-mini-tts` with
-  `stream_format=sse` and the default MP3 format: server-sent `speech.audio.delta` events carrying
-  base64 MP3, then `speech.audio.done`. The first delta leaves `tts_first_byte` after the request
-  arrived and the rest streams at `stream_speed` times real time. The audio is the text spoken by
-  the bundled Piper voice (made once per text; `prepare` makes known texts ahead of time).
+- `POST /v1/audio/speech`: answers as OpenAI does. `response_format` is `mp3` (the plugin's
+  default) or `pcm` (24 kHz 16-bit mono raw samples); `stream_format=sse` (what the plugin asks
+  for `gpt-4o-mini-tts`) sends server-sent `speech.audio.delta` events carrying base64 audio, then
+  `speech.audio.done`; `stream_format=audio` (what it asks for `tts-1`) streams the bytes
+  themselves with the format's content type. The first chunk leaves `tts_first_byte` after the
+  request arrived and the rest streams at `stream_speed` times real time. The audio is the text
+  spoken by the bundled Piper voice (made once per text; `prepare` makes known texts ahead of
+  time). Each request's model, voice and formats are kept in `requests`.
 
-`python -m harness.fakes.cloud_speech` serves this and a ScriptedLLM with the
-voice script on free loopback ports, prints their URLs as one JSON line and runs until SIGTERM.
+`add_routes` mounts both on another app (`harness.fakes.openai_preset` serves them beside the
+ScriptedLLM under one OpenAI root). `python -m harness.fakes.cloud_speech` serves this and a
+ScriptedLLM with the voice script on free loopback ports, prints their URLs as one JSON line and
+runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ import base64
 import io
 import json
 import re
-import signal
 import time
 import uuid
 import wave
@@ -37,9 +41,12 @@ import numpy as np
 from aiohttp import web
 from livekit import rtc
 
+from harness.fakes.loopback import LoopbackServer, serve_until_stopped
+
 OPENAI_SAMPLE_RATE = 24000  # what the OpenAI TTS plugin decodes to
 MP3_BITRATE = 64000
 CHUNK_SECONDS = 0.1
+CONTENT_TYPES = {"mp3": "audio/mpeg", "pcm": "audio/pcm"}  # the formats this fake speaks
 
 
 def _sentences(text: str) -> list[str]:
@@ -93,6 +100,10 @@ class SpeechRequest:
     received_at: float
     detail: str  # the text answered (stt) or spoken (tts)
     audio_seconds: float = 0.0
+    model: str = ""
+    voice: str = ""  # tts only
+    response_format: str = ""  # tts: mp3 or pcm
+    stream_format: str = ""  # tts: sse or audio
 
 
 @dataclass
@@ -103,38 +114,44 @@ class SimulatedCloudSpeech:
     transcript: str = "How are the projects going?"
     requests: list[SpeechRequest] = field(default_factory=list)
     url: str = ""
-    _mp3: dict[str, tuple[bytes, float]] = field(default_factory=dict)
-    _runner: web.AppRunner | None = None
+    _audio_of: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    _server: LoopbackServer | None = None
+
+    def add_routes(self, app: web.Application) -> None:
+        """Serve the audio API from `app` (whose `client_max_size` must allow the uploads)."""
+        app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
+        app.router.add_post("/v1/audio/speech", self._speech)
 
     async def start(self, port: int = 0) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
-        app.router.add_post("/v1/audio/speech", self._speech)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{bound}/v1"
+        self.add_routes(app)
+        self._server = LoopbackServer(app)
+        self.url = f"{await self._server.start(port=port)}/v1"
         return self.url
 
     async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
-    async def prepare(self, texts: list[str]) -> None:
+    async def prepare(self, texts: list[str], response_format: str = "mp3") -> None:
         """Make the audio of these texts (and of each of their sentences) now."""
         for text in texts:
             for piece in {text, *_sentences(text)}:
-                await self._audio(piece)
+                await self._audio(piece, response_format)
 
-    async def _audio(self, text: str) -> tuple[bytes, float]:
-        """(MP3 bytes, seconds of speech) of `text`, made once."""
-        if text not in self._mp3:
-            pcm = await asyncio.to_thread(speak_pcm, text)
-            mp3 = await asyncio.to_thread(encode_mp3, pcm, OPENAI_SAMPLE_RATE)
-            self._mp3[text] = (mp3, len(pcm) / 2 / OPENAI_SAMPLE_RATE)
-        return self._mp3[text]
+    async def _audio(self, text: str, response_format: str) -> bytes:
+        """`text` spoken, as MP3 or 24 kHz PCM bytes; made once per text and format."""
+        key = (text, response_format)
+        if key not in self._audio_of:
+            if (text, "pcm") not in self._audio_of:
+                self._audio_of[(text, "pcm")] = await asyncio.to_thread(speak_pcm, text)
+            if response_format == "mp3":
+                pcm = self._audio_of[(text, "pcm")]
+                self._audio_of[key] = await asyncio.to_thread(encode_mp3, pcm, OPENAI_SAMPLE_RATE)
+        return self._audio_of[key]
+
+    def _seconds(self, text: str) -> float:
+        return len(self._audio_of[(text, "pcm")]) / 2 / OPENAI_SAMPLE_RATE
 
     async def _transcriptions(self, request: web.Request) -> web.Response:
         started = time.monotonic()
@@ -153,21 +170,37 @@ class SimulatedCloudSpeech:
         started = time.monotonic()
         body = await request.json()
         text = str(body.get("input", ""))
-        mp3, seconds = await self._audio(text)
-        self.requests.append(SpeechRequest("tts", started, text, seconds))
-        headers = {"Content-Type": "text/event-stream", "x-request-id": _request_id()}
+        response_format = str(body.get("response_format", "mp3"))
+        stream_format = str(body.get("stream_format", "audio"))
+        if response_format not in CONTENT_TYPES:
+            error = {"message": f"this fake speaks {', '.join(CONTENT_TYPES)} only",
+                     "type": "invalid_request_error", "param": "response_format"}  # fmt: skip
+            return web.json_response({"error": error}, status=400)
+        audio = await self._audio(text, response_format)
+        seconds = self._seconds(text)
+        asked = {name: str(body.get(name, "")) for name in ("model", "voice")}
+        self.requests.append(
+            SpeechRequest("tts", started, text, seconds, **asked,
+                          response_format=response_format, stream_format=stream_format)
+        )  # fmt: skip
+        sse = stream_format == "sse"
+        content_type = "text/event-stream" if sse else CONTENT_TYPES[response_format]
+        headers = {"Content-Type": content_type, "x-request-id": _request_id()}
         response = web.StreamResponse(headers=headers)
         await response.prepare(request)
-        chunk = max(1, int(len(mp3) / max(seconds, 0.01) * CHUNK_SECONDS))
-        for index, offset in enumerate(range(0, len(mp3), chunk)):
+        chunk = max(2, int(len(audio) / max(seconds, 0.01) * CHUNK_SECONDS) // 2 * 2)
+        for index, offset in enumerate(range(0, len(audio), chunk)):
             due = started + self.tts_first_byte + index * CHUNK_SECONDS / self.stream_speed
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            delta = base64.b64encode(mp3[offset : offset + chunk]).decode()
-            event = {"type": "speech.audio.delta", "audio": delta}
-            await response.write(f"data: {json.dumps(event)}\n\n".encode())
-        usage = {"input_tokens": len(text.split()), "output_tokens": 0, "total_tokens": 0}
-        done = {"type": "speech.audio.done", "usage": usage}
-        await response.write(f"data: {json.dumps(done)}\n\n".encode())
+            piece = audio[offset : offset + chunk]
+            if sse:
+                event = {"type": "speech.audio.delta", "audio": base64.b64encode(piece).decode()}
+                piece = f"data: {json.dumps(event)}\n\n".encode()
+            await response.write(piece)
+        if sse:
+            usage = {"input_tokens": len(text.split()), "output_tokens": 0, "total_tokens": 0}
+            done = {"type": "speech.audio.done", "usage": usage}
+            await response.write(f"data: {json.dumps(done)}\n\n".encode())
         await response.write_eof()
         return response
 
@@ -180,17 +213,18 @@ async def _serve(args: argparse.Namespace) -> None:
     speech = SimulatedCloudSpeech(
         stt_delay=args.stt_delay, tts_first_byte=args.tts_first_byte, transcript=args.transcript
     )
-    await llm.start()
-    await speech.start()
-    await speech.prepare(FIXED_REPLIES)
-    print(json.dumps({"llm_url": llm.url, "speech_url": speech.url}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await speech.stop()
-    await llm.stop()
+
+    async def start() -> dict[str, str]:
+        await llm.start()
+        await speech.start()
+        await speech.prepare(FIXED_REPLIES)
+        return {"llm_url": llm.url, "speech_url": speech.url}
+
+    async def stop() -> None:
+        await speech.stop()
+        await llm.stop()
+
+    await serve_until_stopped(start, stop)
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ from aiohttp import web
 from harness.fakes.sarvam_stt import SttStream, serve_stt_stream
 from harness.fakes.sarvam_tts import TtsRequest, serve_tts_rest, serve_tts_stream
 
+FAKE_SARVAM_KEY = "fake-sarvam-key-not-a-secret"
+
 
 @dataclass
 class SarvamFake:
@@ -56,6 +58,17 @@ class SarvamFake:
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{bound}"
         return self.url
+
+    def worker_settings(self) -> dict[str, str]:
+        """The worker's settings for the `sarvam` preset against this fake (a fake key). The
+        preset's LLM is OpenAI's plugin; here it goes, as `openai_compatible`, to the
+        `LLM_BASE_URL` the test sets (the ScriptedLLM)."""
+        return {
+            "PROVIDER_PRESET": "sarvam",
+            "SARVAM_API_KEY": FAKE_SARVAM_KEY,
+            "SARVAM_BASE_URL": self.url,
+            "LLM_PROVIDER": "openai_compatible",
+        }
 
     async def stop(self) -> None:
         if self._runner:

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.fakes.loopback import HOST, LoopbackServer
+
 ToolArgs = dict[str, Any] | Callable[[re.Match[str]], dict[str, Any]]
 Reply = str | Callable[[str], str]
 
@@ -63,24 +65,25 @@ class ScriptedLLM:
         self.words_per_chunk = words_per_chunk
         self.fail_status: int | None = None  # when set, every completion fails with it
         self.requests: list[dict[str, Any]] = []
-        self._runner: web.AppRunner | None = None
+        self._server: LoopbackServer | None = None
         self.url = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
+        """Serve the chat API from `app` too (a fake OpenAI root with the audio API beside it);
+        requests there land in the same `requests`."""
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._completions)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://{host}:{port}/v1"
+
+    async def start(self, host: str = HOST, port: int = 0) -> str:
+        app = web.Application()
+        self.add_routes(app)
+        self._server = LoopbackServer(app)
+        self.url = f"{await self._server.start(host, port)}/v1"
         return self.url
 
     async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     # --- what to answer ----------------------------------------------------------------------
 
