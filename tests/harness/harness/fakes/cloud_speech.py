@@ -113,6 +113,7 @@ class SimulatedCloudSpeech:
     stream_speed: float = 4.0
     transcript: str = "How are the projects going?"
     requests: list[SpeechRequest] = field(default_factory=list)
+    speech_fail_status: int | None = None  # text to speech answers this error status (an outage)
     url: str = ""
     _audio_of: dict[tuple[str, str], bytes] = field(default_factory=dict)
     _server: LoopbackServer | None = None
@@ -167,6 +168,9 @@ class SimulatedCloudSpeech:
         return web.json_response({"text": text}, headers={"x-request-id": _request_id()})
 
     async def _speech(self, request: web.Request) -> web.StreamResponse:
+        if self.speech_fail_status is not None:  # an outage: OpenAI's error shape
+            error = {"message": "the fake is in an outage", "type": "server_error"}
+            return web.json_response({"error": error}, status=self.speech_fail_status)
         started = time.monotonic()
         body = await request.json()
         text = str(body.get("input", ""))

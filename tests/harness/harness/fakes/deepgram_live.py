@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from harness.audio import AgentTranscriber
 from harness.fakes.loopback import LoopbackServer
@@ -116,6 +116,8 @@ class DeepgramLive:
         self.connections: list[ListenConnection] = []
         self.url = ""
         self._server: LoopbackServer | None = None
+        self._open: set[web.WebSocketResponse] = set()
+        self.down = False  # see `outage`
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(LISTEN_PATH, self._listen)
@@ -136,11 +138,20 @@ class DeepgramLive:
         if self.scripted_text is None:
             await asyncio.to_thread(AgentTranscriber.get("").prewarm)
 
+    async def outage(self) -> None:
+        """Deepgram goes down: open streams are closed with an internal error (1011) and new
+        connections are refused (503), until `down` is set back to False."""
+        self.down = True
+        for ws in list(self._open):
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"fake outage")
+
     def transcripts(self) -> list[str]:
         """Every final transcript sent, over all connections, in order."""
         return [h.transcript for c in self.connections for h in c.heard]
 
     async def _listen(self, request: web.Request) -> web.StreamResponse:
+        if self.down:
+            return _error(503, "SERVICE_UNAVAILABLE", "The fake is in an outage.")
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "token" or not key:
             return _error(401, "INVALID_AUTH", "Invalid credentials.")
@@ -154,7 +165,11 @@ class DeepgramLive:
         ws = web.WebSocketResponse()
         ws.headers["dg-request-id"] = request_id
         await ws.prepare(request)
-        await _Stream(self, connection, ws).run()
+        self._open.add(ws)
+        try:
+            await _Stream(self, connection, ws).run()
+        finally:
+            self._open.discard(ws)
         return ws
 
 
