@@ -114,6 +114,7 @@ class SimulatedCloudSpeech:
     transcript: str = "How are the projects going?"
     requests: list[SpeechRequest] = field(default_factory=list)
     speech_fail_status: int | None = None  # text to speech answers this error status (an outage)
+    failed: list[SpeechRequest] = field(default_factory=list)  # requests refused by the outage
     url: str = ""
     _audio_of: dict[tuple[str, str], bytes] = field(default_factory=dict)
     _server: LoopbackServer | None = None
@@ -168,12 +169,13 @@ class SimulatedCloudSpeech:
         return web.json_response({"text": text}, headers={"x-request-id": _request_id()})
 
     async def _speech(self, request: web.Request) -> web.StreamResponse:
-        if self.speech_fail_status is not None:  # an outage: OpenAI's error shape
-            error = {"message": "the fake is in an outage", "type": "server_error"}
-            return web.json_response({"error": error}, status=self.speech_fail_status)
         started = time.monotonic()
         body = await request.json()
         text = str(body.get("input", ""))
+        if self.speech_fail_status is not None:  # an outage, in OpenAI's error shape
+            self.failed.append(SpeechRequest("tts", started, text))
+            error = {"message": "the fake is in an outage", "type": "server_error"}
+            return web.json_response({"error": error}, status=self.speech_fail_status)
         response_format = str(body.get("response_format", "mp3"))
         stream_format = str(body.get("stream_format", "audio"))
         if response_format not in CONTENT_TYPES:
