@@ -2,7 +2,7 @@
 # Installs what `make test` and `make dev` need, on a fresh Debian/Ubuntu machine with Python 3.11+.
 # Idempotent and cached: each step is skipped when its result is already there.
 #   uv (PyPI) -> .venv with every workspace package (uv sync --frozen)
-#   redis-server, nginx, chromium (Debian packages, when running as root)
+#   redis-server, nginx, chromium, libportaudio2 (Debian packages, when running as root)
 #   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
 #   the web client's npm packages and build (frontend/dist)
 # `scripts/setup.sh bench` also installs what the benchmarks use (wrk).
@@ -42,6 +42,11 @@ ensure_uv() {
 livekit_ok() {
   command -v livekit-server >/dev/null &&
     livekit-server --version 2>/dev/null | grep -q "version $LIVEKIT_VERSION"
+}
+
+# PortAudio found as the sounddevice package finds it (ctypes, by the linker's cache).
+portaudio_ok() {
+  python3 -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("portaudio"))'
 }
 
 ensure_livekit() {
@@ -138,6 +143,8 @@ command -v redis-server >/dev/null || apt_install redis-server
 command -v nginx >/dev/null || apt_install nginx-light
 # The browser tests drive Debian's Chromium (never a downloaded browser build).
 command -v chromium >/dev/null || apt_install chromium
+# The worker's console mode (`python -m voice_agent console`, even with --text) loads PortAudio.
+portaudio_ok || apt_install libportaudio2
 ensure_livekit
 ensure_frontend
 if [ "${1:-}" = bench ]; then

@@ -5,6 +5,7 @@ import sys
 from livekit.agents import cli
 from pydantic import ValidationError
 
+from .console import console_problem
 from .settings import WorkerSettings
 
 
@@ -14,6 +15,10 @@ def main() -> int:
     except ValidationError as exc:
         problems = "; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())
         print(f"voice-agent-worker: refusing to start: {problems}", file=sys.stderr)
+        return 2
+    problem = console_problem(sys.argv)
+    if problem:
+        print(f"voice-agent-worker: {problem}", file=sys.stderr)
         return 2
     from .worker import build_server
 

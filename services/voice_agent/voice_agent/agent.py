@@ -8,12 +8,14 @@ from real data: projects and tasks in Redis, and the documentation index. Bad in
 `ToolError` whose message the LLM can relay; slow tools say a filler phrase instead of silence.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from livekit.agents import Agent, RunContext, ToolError, function_tool
+from livekit.agents import Agent, APIError, ModelSettings, RunContext, ToolError, function_tool
+from livekit.agents import llm as lk_llm
+from livekit.agents.types import FlushSentinel
 
 from voice_common.projects import ProjectError, ProjectStore, Task
 
@@ -91,6 +93,21 @@ class ProjectAssistant(Agent):
             instructions="Greet the user in one short sentence and offer help with their "
             "projects. If you have spoken before, say welcome back."
         )
+
+    async def llm_node(
+        self, chat_ctx: lk_llm.ChatContext, tools: list[lk_llm.Tool], model_settings: ModelSettings
+    ) -> AsyncIterable[lk_llm.ChatChunk | str | FlushSentinel]:
+        """The LLM's answer; no answer when the LLM failed for good.
+
+        By then the failure is reported: the LLM emitted the session's error event before
+        raising, so `TroubleNotifier` has logged it and apologised. Raised on, the same error
+        would be logged again with its traceback and mark the turn failed, which ends LiveKit's
+        console text mode (`python -m voice_agent console --text`)."""
+        try:
+            async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
+                yield chunk
+        except APIError:
+            return
 
     @asynccontextmanager
     async def _working(self, context: RunContext[SessionData]) -> AsyncIterator[None]:

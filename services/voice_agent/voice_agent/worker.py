@@ -6,11 +6,13 @@ import math
 import tempfile
 from typing import Any
 
+from livekit.agents.cli import AgentsConsole
 from livekit.agents.cli.log import JsonFormatter as LiveKitJsonFormatter
 
 from voice_common.logs import JsonLogFormatter
 
 from .admission import JobAdmission, JobCountLoad
+from .console import quiet_provider_errors
 from .draining import DrainingAgentServer
 from .health import clear_registered, mark_registered
 from .log_messages import WORKER_READY
@@ -27,13 +29,16 @@ class VoiceAgentServer(DrainingAgentServer):
 
     LiveKit's CLI installs its handler just before it runs the server, so the formatter is
     swapped here, before the first record. Records of the job processes reach this process
-    and its handler with their fields. Development mode's coloured lines are left alone.
+    and its handler with their fields. Development mode's coloured lines are left alone, and
+    console mode's terminal shows a provider failure as one line (`console`).
     """
 
     async def run(self, *, devmode: bool = False, unregistered: bool = False) -> None:
         for handler in logging.getLogger().handlers:
             if isinstance(handler.formatter, LiveKitJsonFormatter):
                 handler.setFormatter(JsonLogFormatter())
+        if AgentsConsole.get_instance().enabled:
+            quiet_provider_errors()
         await super().run(devmode=devmode, unregistered=unregistered)
 
 

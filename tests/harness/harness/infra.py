@@ -3,6 +3,7 @@ skipped with the command that installs what is missing."""
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 
 import pytest
@@ -26,3 +27,10 @@ def require_binary(name: str) -> str:
         missing(f"{name} not found; {INSTALL_HINTS[name]}")
         raise AssertionError("unreachable")  # pytest.fail / pytest.skip raise
     return path
+
+
+def require_portaudio() -> None:
+    """PortAudio, which the worker's console mode loads even for typing (found the way the
+    sounddevice package finds it); missing, it fails in CI and skips elsewhere."""
+    if ctypes.util.find_library("portaudio") is None:
+        missing(f"the PortAudio library not found; {INSTALL_HINTS['libportaudio2']}")

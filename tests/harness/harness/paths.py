@@ -21,6 +21,7 @@ INSTALL_HINTS = {
     "nginx": "install it: apt-get install nginx-light (or run `make setup`)",
     "chromium": "install it: apt-get install chromium (or run `make setup`)",
     "node": "install Node.js 22.22 or later, then `make setup` (npm ci in frontend/)",
+    "libportaudio2": "install it: apt-get install libportaudio2 (or run `make setup`)",
 }
 
 

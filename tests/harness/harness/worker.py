@@ -30,6 +30,17 @@ def worker_env(
     }
 
 
+def console_env(redis_url: str, llm_url: str, http_port: int) -> dict[str, str]:
+    """`console` mode's environment: the `local` preset with the LLM at `llm_url`, the tools'
+    data in Redis, no metrics port. Console mode never connects to livekit-server."""
+    return {
+        "REDIS_URL": redis_url,
+        "WORKER_HTTP_PORT": str(http_port),
+        "WORKER_METRICS_PORT": "0",
+        **local_providers(llm_url),
+    }
+
+
 def local_providers(llm_url: str) -> dict[str, str]:
     """The `local` preset with the bundled Whisper and Piper models and the LLM at `llm_url` (the
     ScriptedLLM fake in tests): what runs here with no cloud key and no model download."""
