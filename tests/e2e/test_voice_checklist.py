@@ -4,8 +4,8 @@ Redis, session-api, the worker) as a browser user would. The presets:
 
 - `local`: Whisper and Piper in the worker, the ScriptedLLM behind the OpenAI plugin;
 - `sarvam` (en-IN): LiveKit's Sarvam STT and TTS plugins against the Sarvam FAKE (it hears the
-  audio with the local Whisper model and speaks with the Piper voice), the ScriptedLLM as the
-  LLM;
+  audio with the local Whisper model and speaks with the Piper voice), and the preset's OpenAI
+  LLM plugin against the ScriptedLLM;
 - `openai`: LiveKit's Deepgram STT plugin against the Deepgram live-streaming FAKE (it hears the
   audio with the local Whisper model), and the OpenAI LLM and TTS plugins against one FAKE
   OpenAI API (the ScriptedLLM's chat completions, TTS spoken by the Piper voice).
@@ -54,10 +54,8 @@ def voice_rules(scripted_llm_server: ScriptedLLM) -> Iterator[None]:
     scripted_llm_server.rules = original
 
 
-# Each preset: the language its caller speaks, and the fixture of the FAKES it talks to (each has
-# `worker_settings()`), if any.
+# Each preset and the language its caller speaks.
 PRESETS = {"local": "en-US", "openai": "en-US", "sarvam": "en-IN"}
-FAKES = {"openai": "fake_openai_cloud", "sarvam": "sarvam_fake"}
 
 
 @pytest.fixture(scope="module", params=list(PRESETS))
@@ -71,8 +69,11 @@ def voice_worker(
 ) -> Iterator[Worker]:
     """This preset's worker, the only one registered while its conversation runs."""
     settings: dict[str, str] = {"IDLE_PROCESSES": "1"}
-    if preset in FAKES:
-        settings |= request.getfixturevalue(FAKES[preset]).worker_settings()
+    if preset == "openai":
+        settings |= request.getfixturevalue("fake_openai_cloud").worker_settings()
+    elif preset == "sarvam":
+        llm_url = request.getfixturevalue("scripted_llm_server").url
+        settings |= request.getfixturevalue("sarvam_fake").worker_settings(llm_url)
     worker = launch_worker(f"voice-agent-{preset}", **settings)
     yield worker
     worker.stop()

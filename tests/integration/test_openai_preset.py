@@ -25,7 +25,8 @@ from harness.audio import AgentTranscriber, SpeechSynthesizer
 from harness.caller import Turn, VoiceCaller
 from harness.fakes.cloud_speech import OPENAI_SAMPLE_RATE
 from harness.fakes.deepgram_live import ListenConnection
-from harness.fakes.openai_preset import FAKE_DEEPGRAM_KEY, FAKE_OPENAI_KEY, OpenAIPresetCloud
+from harness.fakes.keys import FAKE_DEEPGRAM_KEY, FAKE_OPENAI_KEY
+from harness.fakes.openai_preset import OpenAIPresetCloud
 from harness.fakes.pm_script import RULES
 from harness.fakes.scripted_llm import Rule, ScriptedLLM
 from harness.processes import free_port

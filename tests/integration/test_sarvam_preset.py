@@ -3,9 +3,7 @@ Sarvam plugin for STT and TTS, pointed by `SARVAM_BASE_URL` at the Sarvam fake (
 audio with the local Whisper model and speaks with the Piper voice), and a scripted caller that
 talks to it through livekit-server as a browser user does.
 
-The preset's LLM is OpenAI's: its plugin is the one here too, as `LLM_PROVIDER=openai_compatible`
-with `LLM_BASE_URL` at the ScriptedLLM (the OpenAI LLM provider has no base URL setting of its
-own in this change).
+The preset's LLM is OpenAI's, its plugin pointed by `OPENAI_BASE_URL` at the ScriptedLLM.
 """
 
 from __future__ import annotations
@@ -19,8 +17,9 @@ from livekit.agents.utils import http_context
 from harness.api_client import ApiClient
 from harness.audio import AgentTranscriber
 from harness.caller import VoiceCaller
+from harness.fakes.keys import FAKE_SARVAM_KEY
 from harness.fakes.pm_script import RULES
-from harness.fakes.sarvam import FAKE_SARVAM_KEY, SarvamFake
+from harness.fakes.sarvam import SarvamFake
 from harness.fakes.scripted_llm import ScriptedLLM
 from harness.session_api import SessionApi
 from harness.speech_samples import normalize_words, word_accuracy
@@ -36,13 +35,15 @@ GREETING = RULES[0].reply
 
 @pytest.fixture
 def sarvam_worker(
-    new_worker: Callable[..., Worker], sarvam_fake: SarvamFake
+    new_worker: Callable[..., Worker], sarvam_fake: SarvamFake, scripted_llm_server: ScriptedLLM
 ) -> Callable[[str], Worker]:
     """Start a `sarvam` preset worker on the fakes: `sarvam_worker("en")` (names its log)."""
 
     def start(name: str) -> Worker:
         return new_worker(
-            f"voice-agent-sarvam-{name}", IDLE_PROCESSES="1", **sarvam_fake.worker_settings()
+            f"voice-agent-sarvam-{name}",
+            IDLE_PROCESSES="1",
+            **sarvam_fake.worker_settings(scripted_llm_server.url),
         )
 
     return start

@@ -3,7 +3,9 @@ nowhere else."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,18 @@ class Worker(ManagedProcess):
     def records(self, message: str, **fields: object) -> list[dict[str, Any]]:
         """Its log records with this message and these fields (never the message text)."""
         return find_log_records(self.log_text(), message, **fields)
+
+    async def wait_record(
+        self, message: str, within: float = 30.0, **fields: object
+    ) -> dict[str, Any]:
+        """The first such record once the worker has written it (its log file is the only
+        signal another process gives: read every 50 ms); TimeoutError after `within` s."""
+        deadline = time.monotonic() + within
+        while not (found := self.records(message, **fields)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} logged no {message!r} {fields} in {within} s")
+            await asyncio.sleep(0.05)
+        return found[0]
 
 
 def start_worker(env: dict[str, str], log_dir: Path, name: str = "voice-agent-worker") -> Worker:

@@ -28,11 +28,10 @@ from aiohttp import web
 
 from harness.fakes.cloud_speech import SimulatedCloudSpeech
 from harness.fakes.deepgram_live import DeepgramLive
+from harness.fakes.keys import FAKE_DEEPGRAM_KEY, FAKE_OPENAI_KEY
 from harness.fakes.loopback import LoopbackServer, serve_until_stopped
 from harness.fakes.scripted_llm import ScriptedLLM
 
-FAKE_DEEPGRAM_KEY = "fake-deepgram-key-not-a-secret"
-FAKE_OPENAI_KEY = "sk-fake-openai-key-not-a-secret"
 MAX_UPLOAD = 64 * 1024 * 1024  # an utterance's WAV for /v1/audio/transcriptions
 
 

@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from harness.fakes.keys import FAKE_OPENAI_KEY, FAKE_SARVAM_KEY
 from harness.fakes.sarvam_stt import SttStream, serve_stt_stream
 from harness.fakes.sarvam_tts import TtsRequest, serve_tts_rest, serve_tts_stream
-
-FAKE_SARVAM_KEY = "fake-sarvam-key-not-a-secret"
 
 
 @dataclass
@@ -59,15 +58,15 @@ class SarvamFake:
         self.url = f"http://127.0.0.1:{bound}"
         return self.url
 
-    def worker_settings(self) -> dict[str, str]:
-        """The worker's settings for the `sarvam` preset against this fake (a fake key). The
-        preset's LLM is OpenAI's plugin; here it goes, as `openai_compatible`, to the
-        `LLM_BASE_URL` the test sets (the ScriptedLLM)."""
+    def worker_settings(self, openai_url: str) -> dict[str, str]:
+        """The worker's settings for the `sarvam` preset against this fake (a fake key), the
+        preset's own LLM (OpenAI's) at `openai_url` (the ScriptedLLM in tests)."""
         return {
             "PROVIDER_PRESET": "sarvam",
             "SARVAM_API_KEY": FAKE_SARVAM_KEY,
             "SARVAM_BASE_URL": self.url,
-            "LLM_PROVIDER": "openai_compatible",
+            "OPENAI_API_KEY": FAKE_OPENAI_KEY,
+            "OPENAI_BASE_URL": openai_url,
         }
 
     async def stop(self) -> None:
