@@ -11,8 +11,9 @@ What the plugin sends, and what is answered:
 - `{"type": "config", "prompt": ...}` (recorded), `{"type": "flush"}` (ends the utterance in
   progress now) and `{"type": "end_of_stream", ...}` (ends it, then the connection closes).
 
-The audio is cut into utterances by its own level (`Endpointer`): speech starts with a loud
-chunk, ends after `end_silence` seconds of quiet audio (audio time, not wall time). With
+The audio is cut into utterances by its level, with the endpointing the Deepgram fake uses too
+(`speech_segments.Segmenter`): speech starts with loud audio and ends after `end_silence`
+seconds of quiet (audio time, not wall time). With
 `vad_signals=true` each utterance is framed by `{"type": "events", "data": {"signal_type":
 "START_SPEECH"}}` and `... "END_SPEECH"`, and after END_SPEECH comes its transcript, as Sarvam
 sends it: `{"type": "data", "data": {"transcript", "language_code", "speech_start",
@@ -38,13 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from harness.audio import SILENCE_RMS, AgentTranscriber, rms
+from harness.audio import AgentTranscriber
+from harness.fakes.speech_segments import Event, Segmenter, SpeechEnded, SpeechStarted, Utterance
 
 if TYPE_CHECKING:
     from harness.fakes.sarvam import SarvamFake
-
-PRE_ROLL_SECONDS = 0.3  # audio kept before the first loud chunk (the onset of the first word)
-
 
 @dataclass
 class SttStream:
@@ -59,63 +58,6 @@ class SttStream:
     prompt: str | None = None
     audio_seconds: float = 0.0
     transcripts: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Utterance:
-    pcm: bytes
-    start: float  # seconds into the stream's audio
-    end: float
-
-
-class Endpointer:
-    """Cuts 16-bit mono audio into utterances by level: one starts at a chunk whose RMS reaches
-    `silence_rms` and ends once `end_silence` seconds of audio have stayed below it."""
-
-    def __init__(self, sample_rate: int, end_silence: float, silence_rms: float = SILENCE_RMS):
-        self.sample_rate = sample_rate
-        self.end_silence = end_silence
-        self.silence_rms = silence_rms
-        self.position = 0.0  # seconds of audio received
-        self._recent: list[bytes] = []  # the last PRE_ROLL_SECONDS before speech
-        self._speech: list[bytes] = []
-        self._start = 0.0
-        self._last_loud = 0.0
-        self.speaking = False
-
-    def _seconds(self, pcm: bytes) -> float:
-        return len(pcm) / 2 / self.sample_rate
-
-    def push(self, pcm: bytes) -> tuple[bool, Utterance | None]:
-        """Take one chunk; (speech started with it, the utterance it ended if any)."""
-        started = False
-        chunk_start, self.position = self.position, self.position + self._seconds(pcm)
-        loud = rms(pcm) >= self.silence_rms
-        if not self.speaking:
-            self._recent = [*self._recent, pcm]
-            while sum(map(self._seconds, self._recent[1:])) >= PRE_ROLL_SECONDS:
-                self._recent.pop(0)
-            if not loud:
-                return False, None
-            self.speaking, started = True, True
-            self._speech, self._recent = self._recent, []
-            self._start = chunk_start - sum(map(self._seconds, self._speech[:-1]))
-            self._last_loud = self.position
-            return started, None
-        self._speech.append(pcm)
-        if loud:
-            self._last_loud = self.position
-        if self.position - self._last_loud >= self.end_silence:
-            return started, self.finish()
-        return started, None
-
-    def finish(self) -> Utterance | None:
-        """End the utterance in progress now (flush, end of stream); None if there is none."""
-        if not self.speaking:
-            return None
-        self.speaking = False
-        pcm, self._speech = b"".join(self._speech), []
-        return Utterance(pcm, max(self._start, 0.0), self._last_loud)
 
 
 def decode_audio(message: dict[str, Any]) -> bytes:
@@ -138,7 +80,8 @@ class SttConnection:
         self.fake = fake
         self.ws = ws
         self.record = record
-        self.endpointer = Endpointer(record.sample_rate, fake.end_silence)
+        # Sarvam's server-side VAD, imitated: the shared energy endpointing, no interim results
+        self.segmenter = Segmenter(record.sample_rate, pause=fake.end_silence, interim_every=None)
         # messages to send, in order; a Task stands for a transcript still being made
         self.outbox: asyncio.Queue[dict[str, Any] | asyncio.Task[dict[str, Any]] | None] = (
             asyncio.Queue()
@@ -162,30 +105,31 @@ class SttConnection:
         if kind == "config":
             self.record.prompt = message.get("prompt")
         elif kind == "flush":
-            self._end_utterance(self.endpointer.finish())
+            self._handle(self.segmenter.finalize())
         elif kind == "end_of_stream":
-            self._end_utterance(self.endpointer.finish())
+            self._handle(self.segmenter.finalize())
             return False
         elif isinstance(message.get("audio"), dict):
             pcm = decode_audio(message["audio"])
             self.record.audio_seconds += len(pcm) / 2 / self.record.sample_rate
-            started, utterance = self.endpointer.push(pcm)
-            if started and self.record.vad_signals:
-                self.outbox.put_nowait(_event("START_SPEECH"))
-            self._end_utterance(utterance)
+            self._handle(self.segmenter.feed(pcm))
         return True
 
-    def _end_utterance(self, utterance: Utterance | None) -> None:
-        if utterance is None:
-            return
-        if self.record.vad_signals:
-            self.outbox.put_nowait(_event("END_SPEECH"))
-        self.outbox.put_nowait(asyncio.create_task(self._transcript(utterance)))
+    def _handle(self, events: list[Event]) -> None:
+        """Sarvam's VAD signals and, after each utterance, its transcript, in audio order."""
+        for event in events:
+            if isinstance(event, SpeechStarted) and self.record.vad_signals:
+                self.outbox.put_nowait(_event("START_SPEECH"))
+            elif isinstance(event, SpeechEnded):
+                if self.record.vad_signals:
+                    self.outbox.put_nowait(_event("END_SPEECH"))
+                task = asyncio.create_task(self._transcript(event.utterance))
+                self.outbox.put_nowait(task)
 
     async def _transcript(self, utterance: Utterance) -> dict[str, Any]:
         started = time.monotonic()
         text = await AgentTranscriber.transcribe(
-            utterance.pcm, self.record.sample_rate, vocabulary=self.fake.vocabulary
+            bytes(utterance.audio), self.record.sample_rate, vocabulary=self.fake.vocabulary
         )
         self.record.transcripts.append(text.strip())
         return {
