@@ -254,3 +254,19 @@ def test_worker_image_uses_its_baked_speech_models() -> None:
     worker_env = environment(compose()["services"]["voice-agent-worker"])
     overridden = {"WHISPER_MODEL", "PIPER_VOICE"} & set(worker_env)
     assert not overridden, f"compose overrides the worker image's {sorted(overridden)}"
+
+
+def test_worker_gets_every_provider_key_and_endpoint_from_the_environment() -> None:
+    """A user's `.env` reaches the worker container only through the variables compose lists:
+    each cloud provider's key and its proxy / self-hosted endpoint must be among them."""
+    from voice_agent.settings import KEY_OF, WorkerSettings
+
+    cloud = {key.removesuffix("_api_key") for key in KEY_OF.values()}  # deepgram, openai, sarvam
+    names = [
+        name.upper()
+        for name in WorkerSettings.model_fields
+        if name.removesuffix("_api_key") in cloud or name.removesuffix("_base_url") in cloud
+    ]
+    worker = environment(compose()["services"]["voice-agent-worker"])
+    missing = [name for name in names if worker.get(name) != f"${{{name}:-}}"]
+    assert names and not missing, f"not passed from the environment: {missing}"

@@ -45,6 +45,7 @@ from harness.fakes.speech_segments import Event, Segmenter, SpeechEnded, SpeechS
 if TYPE_CHECKING:
     from harness.fakes.sarvam import SarvamFake
 
+
 @dataclass
 class SttStream:
     """One streaming connection: what it asked for and what it was answered."""
