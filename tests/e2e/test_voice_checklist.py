@@ -244,7 +244,8 @@ async def test_a_task_created_by_voice_is_visible_through_the_api(
     assert created[0]["assignee"] == "Priya"
 
     said = [e.text for e in caller.agent_transcripts() if e.at > turn.started_at]
-    assert {"task", "update", "onboarding"} <= set(normalize_words(heard)), (heard, said)
+    # Whisper may glue a word to the one before ("Attask"): the words are looked for inside.
+    assert all(word in heard.lower() for word in ("task", "update", "onboarding")), (heard, said)
 
 
 async def test_the_session_record_holds_every_turn_with_latency(
