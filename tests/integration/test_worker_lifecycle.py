@@ -28,7 +28,7 @@ def messages(worker: Worker) -> list[str]:
 DRAIN_S = 3
 # What the worker may take after the drain to end its jobs (LiveKit gives each job process up to
 # 10 s for its shutdown callbacks, then kills it) and exit: the margin docker-compose.yml gives
-# it before Docker would kill it (stop_grace_period 40 s for a 25 s drain). About 5 s here.
+# it before Docker would kill it (stop_grace_period 40 s for a 25 s drain).
 SHUTDOWN_AFTER_DRAIN_S = 40 - 25
 
 
