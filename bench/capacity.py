@@ -20,7 +20,7 @@ from conversation import PACKAGES, TurnResult, check_worker_log, run_cli
 from machine import command_line
 from measure import CpuMeter, of_tree, pss_bytes, reaped_children_seconds, rss_bytes, tree
 from report import Output, header, plot_capacity, save_raw, table, verdict
-from stack import MODE_NAMES, BenchStack, start_stack
+from stack import BenchStack, start_stack
 from stats import ms, pct
 
 MARKER = "bench-voice-capacity"
@@ -54,7 +54,9 @@ class CapacityLevel:
 
 async def run_capacity(args: argparse.Namespace, run_dir: Path) -> tuple[list[CapacityLevel], int]:
     """Every level on one stack; the levels and the worker's MAX_CONCURRENT_JOBS."""
-    stack = start_stack(run_dir, providers=args.mode, worker_overrides=args.worker_overrides)
+    stack = start_stack(
+        run_dir, preset=args.mode, timings=args.timings, worker_overrides=args.worker_overrides
+    )
     out: list[CapacityLevel] = []
     try:
         for level in (int(x) for x in args.levels.split(",")):
@@ -154,7 +156,7 @@ def capacity_section(
         "level and at its peak (RSS; PSS counts shared pages once). These figures gate nothing.",
         "",
         *header(command_line(), PACKAGES, ["livekit-server"]),
-        f"- Providers: `{args.mode}`, {MODE_NAMES[args.mode]}",
+        f"- Providers: `{args.mode}`, {args.timings.describe(args.mode)}",
         "",
     ]
     base95 = pct((t.measured for t in levels[0].turns), 95) if levels else float("nan")

@@ -16,12 +16,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from report import add_output_arguments
-from stack import BENCH_QUESTION, FRAME_MS, MODE_NAMES, BenchStack, VoiceCaller
+from stack import (
+    BENCH_QUESTION,
+    FRAME_MS,
+    PRESETS,
+    BenchStack,
+    VoiceCaller,
+    add_timing_arguments,
+    timings_of,
+)
 
 from session_api.models import SessionState
 from voice_common.logs import parse_log_records
@@ -52,6 +60,9 @@ class TurnResult:
     llm_ttft: float | None = None
     tts_ttfb: float | None = None
     concurrency: int = 1
+    # The turn's moments (`voice_common.transcript.TurnTimeline`, and the caller's own
+    # `caller_heard`), in seconds after the caller's last voiced frame was sent.
+    timeline: dict[str, float] = field(default_factory=dict)
 
     @property
     def stages(self) -> float | None:
@@ -101,6 +112,9 @@ def pair_turns(caller: VoiceCaller, record: dict[str, Any], concurrency: int) ->
         end = turns[index + 1].started_at + offset if index + 1 < len(turns) else float("inf")
         entry = next((e for e in answers if begin < e.at.timestamp() < end), None)
         latency = entry.latency if entry else LatencyStages()
+        marks = entry.timeline.marks() if entry else {}
+        timeline = {name: at - begin for name, at in marks.items()}
+        timeline["caller_heard"] = turn.voice_to_voice or 0.0
         results.append(
             TurnResult(
                 session=caller.session_id,
@@ -111,6 +125,7 @@ def pair_turns(caller: VoiceCaller, record: dict[str, Any], concurrency: int) ->
                 llm_ttft=latency.llm_ttft,
                 tts_ttfb=latency.tts_ttfb,
                 concurrency=concurrency,
+                timeline=timeline,
             )
         )
     return results
@@ -180,8 +195,11 @@ def run_cli(benchmarks: dict[str, VoiceBenchmark], argv: list[str] | None = None
                         help="change a worker setting for the run (repeatable)")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
                         help="the smallest counts that still exercise every step")  # fmt: skip
-    parser.add_argument("--mode", default="cloud", choices=sorted(MODE_NAMES),
-                        help="providers of join and capacity")  # fmt: skip
+    parser.add_argument("--mode", default="openai", choices=PRESETS,
+                        help="provider preset of capacity")  # fmt: skip
+    parser.add_argument("--presets", default=",".join(PRESETS),
+                        help="provider presets of latency and join, in turn")  # fmt: skip
+    add_timing_arguments(parser)
     add_output_arguments(parser)
     for module in benchmarks.values():
         module.add_arguments(parser)
@@ -191,6 +209,7 @@ def run_cli(benchmarks: dict[str, VoiceBenchmark], argv: list[str] | None = None
             parser.set_defaults(**module.QUICK)
     args = parser.parse_args(argv)
     args.worker_overrides = dict(item.split("=", 1) for item in args.worker_env)
+    args.timings = timings_of(args)
     command = getattr(args, "command", choices[0])
     chosen = list(benchmarks.values()) if command == "all" else [benchmarks[command]]
     run_dir = Path(tempfile.mkdtemp(prefix=f"bench-voice-{command}-"))

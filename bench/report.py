@@ -153,37 +153,31 @@ def _cdf(ax: Any, values_ms: Sequence[float], label: str) -> None:
     ax.plot(ordered, np.linspace(0, 1, len(ordered)), label=label)
 
 
-def plot_latency(
-    stages_p50_ms: dict[str, dict[str, float]],
-    measured_ms: dict[str, list[float]],
+def plot_timeline(
+    spans_ms: dict[str, dict[str, tuple[float, float]]],
+    heard_ms: dict[str, float],
     target_ms: float,
     path: Path,
 ) -> bool:
-    """Left: per run, the p50 of each stage stacked, the measured p50 marked; right: the
-    distribution of the measured voice to voice."""
+    """One panel per run: each span drawn from the p50 of its start to the p50 of its end
+    (overlap shows as overlap), the p50 voice to voice and the target as vertical lines."""
     plt = _pyplot()
     if plt is None:
         return False
-    fig, (bars, dist) = plt.subplots(1, 2, figsize=(11, 4.6))
-    names = list(stages_p50_ms)
-    bottom = np.zeros(len(names))
-    labels = list(next(iter(stages_p50_ms.values()), {}))
-    for label in labels:
-        values = np.array([stages_p50_ms[name][label] for name in names])
-        bars.barh(names, values, left=bottom, label=label)
-        bottom += np.maximum(np.nan_to_num(values), 0)
-    for index, name in enumerate(names):
-        bars.plot([float(np.percentile(measured_ms[name], 50))], [index], "k|", markersize=25)
-    bars.set_xlabel("ms (p50 of each stage; | = measured p50)")
-    bars.set_title("Voice to voice by stage")
-    bars.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
-    for name in names:
-        _cdf(dist, measured_ms[name], name)
-    dist.axvline(target_ms, color="grey", linestyle=":", label=f"{target_ms:.0f} ms")
-    dist.set_xlabel("voice to voice, ms")
-    dist.set_ylabel("share of turns")
-    dist.set_title("Distribution")
-    dist.legend(fontsize=8)
+    runs = list(spans_ms)
+    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 1.2 + 2.6 * len(runs)), squeeze=False)
+    for ax, run in zip(axes[:, 0], runs, strict=True):
+        names = list(spans_ms[run])[::-1]
+        for row, name in enumerate(names):
+            start, end = spans_ms[run][name]
+            if start == start and end == end:  # both measured
+                ax.barh(row, end - start, left=start, color=f"C{row % 10}")
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.axvline(heard_ms[run], color="k", label=f"voice to voice p50 {heard_ms[run]:.0f} ms")
+        ax.axvline(target_ms, color="grey", linestyle=":", label=f"target {target_ms:.0f} ms")
+        ax.set_title(f"{run}: one turn, p50 of every moment", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[-1, 0].set_xlabel("ms after the caller's last voiced frame was sent")
     return _save(plt, fig, path)
 
 

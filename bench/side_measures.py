@@ -10,7 +10,6 @@ reply's audio.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import secrets
 import time
 from typing import Any
@@ -99,14 +98,6 @@ async def transport_one_way(stack: BenchStack, bursts: int = 30) -> list[float]:
         if after and after[0] - start < 0.5:
             delays.append(after[0] - start)
     return delays
-
-
-def vad_silence_wait() -> float:
-    """The silence Silero's VAD waits for before it ends an utterance (its default, which the
-    worker keeps), seconds."""
-    from livekit.plugins import silero
-
-    return float(inspect.signature(silero.VAD.load).parameters["min_silence_duration"].default)
 
 
 async def vad_end_offset(text: str = BENCH_QUESTION) -> float:

@@ -212,7 +212,7 @@ class SoakResult:
 async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
     stack = start_stack(
         run_dir,
-        providers="cloud",
+        preset="openai",
         api_overrides={"AGENTS": json.dumps(AGENTS), "LOG_LEVEL": "info"},
     )
     try:

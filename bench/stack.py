@@ -2,21 +2,25 @@
 harness that `make dev` and the test fixtures use (`harness.stack`).
 
 `start_stack()` starts redis-server, livekit-server (using that Redis, as in production) and
-session-api; with `providers` it also starts the provider fakes (`harness.fakes.cloud_speech`:
-the ScriptedLLM and the simulated OpenAI audio API, in a process of their own so that their
-timers do not share an event loop with the callers) and the worker. Two provider setups:
+session-api; with `preset` it also starts the provider fakes, in processes of their own (so that
+their timers do not share an event loop with the callers), and the worker with that preset:
 
-- `local`: Whisper tiny.en and Piper in the worker, the ScriptedLLM answering at once
-  (`PROVIDER_PRESET=local`), as in the tests;
-- `cloud`: the real OpenAI STT and TTS plugins talking to the simulated audio API through
-  `OPENAI_BASE_URL`, and the ScriptedLLM behind the OpenAI LLM plugin
-  (`LLM_PROVIDER=openai_compatible`), each with the delays of `SIMULATED`.
+- `local`: Whisper tiny.en and Piper in the worker, the ScriptedLLM behind the OpenAI plugin
+  (`PROVIDER_PRESET=local`), the LLM delayed as `ProviderTimings` says;
+- `openai`: the real Deepgram streaming STT, OpenAI LLM and OpenAI TTS plugins talking to the
+  fakes of Deepgram's live API and OpenAI's API (`harness.fakes.openai_preset`);
+- `sarvam`: the real Sarvam STT and TTS plugins talking to the Sarvam fake
+  (`harness.fakes.sarvam`), the LLM as for `openai`.
 
-Every process is stopped by its pid.
+The fakes are timed by `ProviderTimings` (every figure a command-line flag, printed with the
+results). Their speech recognisers "hear" the bench question rather than transcribing it, so that
+Whisper's time on the shared CPUs is not counted as the provider's. Every process is stopped by
+its pid.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import secrets
 import sys
@@ -25,6 +29,8 @@ from pathlib import Path
 
 from harness.audio import FRAME_MS, SAMPLE_RATE, SILENCE_RMS, SpeechSynthesizer, rms
 from harness.caller import VoiceCaller
+from harness.fakes.openai_preset import worker_settings as openai_preset_settings
+from harness.fakes.sarvam import SarvamFake
 from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION
 from harness.paths import REPO, find_binary
 from harness.processes import ManagedProcess, free_port, spawn, wait_until
@@ -35,11 +41,11 @@ __all__ = [
     "BENCH_ANSWER",
     "BENCH_QUESTION",
     "FRAME_MS",
-    "MODE_NAMES",
+    "PRESETS",
+    "ProviderTimings",
     "REPO",
     "SAMPLE_RATE",
     "SILENCE_RMS",
-    "SIMULATED",
     "BenchStack",
     "SpeechSynthesizer",
     "VoiceCaller",
@@ -48,16 +54,46 @@ __all__ = [
     "start_stack",
 ]
 
-# The simulated cloud-class providers' delays, seconds.
-SIMULATED = {"stt_delay": 0.15, "llm_first_token": 0.30, "tts_first_byte": 0.10}
-MODE_NAMES = {
-    "local": "local CPU models (Whisper tiny.en, Piper, ScriptedLLM with no delay)",
-    "cloud": (
-        f"simulated cloud-class providers (STT {SIMULATED['stt_delay'] * 1000:.0f} ms, LLM first "
-        f"token {SIMULATED['llm_first_token'] * 1000:.0f} ms, TTS first byte "
-        f"{SIMULATED['tts_first_byte'] * 1000:.0f} ms) behind the real OpenAI plugins"
-    ),
-}
+PRESETS = ("local", "openai", "sarvam")
+
+
+@dataclass(frozen=True)
+class ProviderTimings:
+    """How the simulated cloud providers answer, seconds (tokens per second for the LLM)."""
+
+    stt_final: float = 0.15  # the final transcript, after the audio's end
+    stt_pause: float = 0.10  # of which the endpoint's silence (Deepgram's `endpointing`)
+    llm_first_token: float = 0.30
+    llm_tokens_per_second: float = 80.0
+    tts_first_byte: float = 0.10
+    tts_speed: float = 4.0  # audio streamed this many times faster than real time
+
+    def describe(self, preset: str) -> str:
+        llm = (
+            f"LLM first token {self.llm_first_token * 1000:.0f} ms then "
+            f"{self.llm_tokens_per_second:g} tokens/s (ScriptedLLM)"
+        )
+        if preset == "local":
+            return f"Whisper tiny.en and Piper on this machine's CPU; {llm}"
+        stt = "Deepgram streaming STT" if preset == "openai" else "Sarvam streaming STT"
+        tts = "OpenAI TTS" if preset == "openai" else "Sarvam TTS"
+        return (
+            f"{stt} fake (final transcript {self.stt_final * 1000:.0f} ms after the audio's "
+            f"end, of which {self.stt_pause * 1000:.0f} ms endpoint silence); {llm}; {tts} fake "
+            f"(first byte {self.tts_first_byte * 1000:.0f} ms, then {self.tts_speed:g}x real "
+            "time); the real LiveKit plugins, on the wire"
+        )
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every `ProviderTimings` field as a flag (`--stt-final 0.15`...)."""
+    group = parser.add_argument_group("simulated providers")
+    for name, value in vars(ProviderTimings()).items():
+        group.add_argument(f"--{name.replace('_', '-')}", type=float, default=value)
+
+
+def timings_of(args: argparse.Namespace) -> ProviderTimings:
+    return ProviderTimings(**{name: getattr(args, name) for name in vars(ProviderTimings())})
 
 
 @dataclass
@@ -65,12 +101,10 @@ class BenchStack:
     """The processes of one run, by role, and how to reach them."""
 
     stack: Stack
-    providers: str | None = None
-    fakes: ManagedProcess | None = None
+    preset: str | None = None
+    fakes: list[ManagedProcess] = field(default_factory=list)
     worker: Worker | None = None
     worker_env: dict[str, str] = field(default_factory=dict)
-    llm_url: str = ""
-    speech_url: str = ""
 
     @property
     def run_dir(self) -> Path:
@@ -112,7 +146,7 @@ class BenchStack:
             "redis-server": self.stack.redis.proc if self.stack.redis else None,
             "livekit-server": self.livekit if self.stack.livekit_nodes else None,
             "session-api": self.stack.api.proc if self.stack.apis else None,
-            "provider fakes": self.fakes,
+            **{f"provider fakes ({proc.name})": proc for proc in self.fakes},
             "worker": self.worker,
         }
         return {name: proc for name, proc in named.items() if proc is not None}
@@ -137,27 +171,34 @@ class BenchStack:
 def start_stack(
     run_dir: Path,
     *,
-    providers: str | None = None,
+    preset: str | None = None,
+    timings: ProviderTimings = ProviderTimings(),
     transcript: str = BENCH_QUESTION,
     api_workers: int = 1,
     max_jobs: int = 25,
     api_overrides: dict[str, str] | None = None,
     worker_overrides: dict[str, str] | None = None,
 ) -> BenchStack:
-    """Start the stack (with the fakes and the worker when `providers` is "local" or "cloud";
-    the fakes' STT hears `transcript`); on failure stop what was started and raise."""
-    bench = BenchStack(Stack(run_dir, free_port(), "bench", secrets.token_hex(20)), providers)
+    """Start the stack (with the fakes and the worker when `preset` is one of PRESETS; the
+    fakes' STT hears `transcript`); on failure stop what was started and raise."""
+    bench = BenchStack(Stack(run_dir, free_port(), "bench", secrets.token_hex(20)), preset)
     with bench.stack.stopped_on_error() as stack:
         stack.add_redis()
         stack.add_livekit()
         stack.add_api(
             {**BENCH_API_SETTINGS, "WEB_CONCURRENCY": str(api_workers), **(api_overrides or {})}
         )
-        if providers is not None:
-            bench.fakes = stack.add_process(_start_fakes(run_dir, providers, transcript))
-            urls = _fake_urls(bench.fakes)
-            bench.llm_url, bench.speech_url = urls["llm_url"], urls["speech_url"]
-            bench.worker_env = {**_worker_settings(bench, max_jobs), **(worker_overrides or {})}
+        if preset is not None:
+            providers = _start_fakes(stack, preset, timings, transcript)
+            bench.fakes = [proc for proc, _ in providers]
+            settings = {k: v for _, env in providers for k, v in env.items()}
+            bench.worker_env = {
+                **local_providers(settings["OPENAI_BASE_URL"]),
+                **settings,
+                "WORKER_METRICS_PORT": str(free_port()),
+                "MAX_CONCURRENT_JOBS": str(max_jobs),
+                **(worker_overrides or {}),
+            }
             bench.restart_worker()
     return bench
 
@@ -171,48 +212,53 @@ BENCH_API_SETTINGS = {
 }
 
 
-def _worker_settings(bench: BenchStack, max_jobs: int) -> dict[str, str]:
-    """The worker's settings beyond what the harness sets (LiveKit, Redis, its HTTP port)."""
-    env = {
-        **local_providers(bench.llm_url),
-        "WORKER_METRICS_PORT": str(free_port()),
-        "MAX_CONCURRENT_JOBS": str(max_jobs),
-    }
-    if bench.providers == "local":
-        return env
-    return {
-        **env,
-        "PROVIDER_PRESET": "auto",
-        "STT_PROVIDER": "openai",
-        "TTS_PROVIDER": "openai",
-        "LLM_PROVIDER": "openai_compatible",
-        "OPENAI_API_KEY": "sk-simulated-not-a-key",
-        "OPENAI_BASE_URL": bench.speech_url,
-    }
-
-
-def _start_fakes(run_dir: Path, providers: str, transcript: str) -> ManagedProcess:
-    cloud = providers == "cloud"
+def _start_fakes(
+    stack: Stack, preset: str, timings: ProviderTimings, transcript: str
+) -> list[tuple[ManagedProcess, dict[str, str]]]:
+    """The preset's fake providers, each with the worker settings that reach it. The OpenAI
+    fake (its LLM, and for `openai` its TTS and Deepgram's STT) serves every preset; the local
+    preset only uses its LLM."""
     cmd = [
-        sys.executable,
-        "-m",
-        "harness.fakes.cloud_speech",
-        "--llm-first-token",
-        str(SIMULATED["llm_first_token"] if cloud else 0.0),
-        "--stt-delay",
-        str(SIMULATED["stt_delay"]),
-        "--tts-first-byte",
-        str(SIMULATED["tts_first_byte"]),
-        "--transcript",
-        transcript,
+        *FAKE_MODULE("openai_preset"),
+        f"--llm-first-token={timings.llm_first_token}",
+        f"--llm-tokens-per-second={timings.llm_tokens_per_second}",
+        f"--final-delay={max(0.0, timings.stt_final - timings.stt_pause)}",
+        f"--pause={timings.stt_pause}",
+        f"--tts-first-byte={timings.tts_first_byte}",
+        f"--tts-speed={timings.tts_speed}",
+        f"--scripted-text={transcript}",
     ]
-    proc = spawn("provider-fakes", cmd, run_dir / "logs", {"HF_HUB_OFFLINE": "1"})
-    wait_until(proc, lambda: '"llm_url"' in proc.log_text(), "serving the fakes")
+    openai = _serve_fake(stack, "openai-fake", cmd, '"openai_url"')
+    urls = _printed_urls(openai)
+    if preset == "openai":
+        return [(openai, openai_preset_settings(urls["openai_url"], urls["deepgram_url"]))]
+    llm = {"OPENAI_BASE_URL": urls["openai_url"]}
+    if preset == "local":
+        return [(openai, llm)]
+    cmd = [
+        *FAKE_MODULE("sarvam"),
+        f"--end-silence={timings.stt_pause}",
+        f"--final-delay={max(0.0, timings.stt_final - timings.stt_pause)}",
+        f"--tts-first-byte={timings.tts_first_byte}",
+        f"--scripted-text={transcript}",
+    ]
+    sarvam = _serve_fake(stack, "sarvam-fake", cmd, '"sarvam_url"')
+    sarvam_url = _printed_urls(sarvam)["sarvam_url"]
+    return [(openai, llm), (sarvam, SarvamFake(url=sarvam_url).worker_settings(urls["openai_url"]))]
+
+
+def FAKE_MODULE(name: str) -> list[str]:  # noqa: N802 - reads as the command it is
+    return [sys.executable, "-m", f"harness.fakes.{name}"]
+
+
+def _serve_fake(stack: Stack, name: str, cmd: list[str], ready: str) -> ManagedProcess:
+    proc = stack.add_process(spawn(name, cmd, stack.run_dir / "logs", {"HF_HUB_OFFLINE": "1"}))
+    wait_until(proc, lambda: ready in proc.log_text(), f"serving the {name}")
     return proc
 
 
-def _fake_urls(proc: ManagedProcess) -> dict[str, str]:
-    """The fakes' URLs, from the one JSON line they print when serving."""
-    line = next(x for x in proc.log_text().splitlines() if '"llm_url"' in x)
+def _printed_urls(proc: ManagedProcess) -> dict[str, str]:
+    """A fake's URLs, from the one JSON line it prints when serving."""
+    line = next(x for x in proc.log_text().splitlines() if x.startswith("{"))
     urls: dict[str, str] = json.loads(line)
     return urls

@@ -1,207 +1,270 @@
-"""Voice to voice latency: a scripted caller asks the bench question turn after turn, and each
-turn is split into the stages the worker recorded and what lies outside them (side measurements
-in `side_measures.py`).
+"""Voice to voice latency, one timeline per turn: a scripted caller asks the bench question turn
+after turn against each provider preset, and every turn's moments (the caller's, and the
+worker's from the session's transcript, on one clock) are read as intervals and as the critical
+path the reply waited on (`timeline.py`). Side measurements (`side_measures.py`) split what lies
+between the caller and the worker.
 
-    python bench/voice_latency.py [--modes local,cloud] [--sessions 3] [--turns 11] [--write]
+    python bench/voice_latency.py [--presets local,openai,sarvam] [--sessions 3] [--turns 11]
+                                  [--stt-final 0.15 --llm-first-token 0.3 ...] [--write]
 
-`--quick` runs one session of two turns per mode. Part of `python bench/voice.py all`.
+`--quick` runs one session of two turns per preset. Part of `python bench/voice.py all`.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from conversation import PACKAGES, STAGES, TurnResult, check_worker_log, converse, run_cli
+from conversation import PACKAGES, TurnResult, check_worker_log, converse, run_cli
 from machine import command_line
 from measure import CpuMeter, this_program
-from report import Output, header, plot_latency, save_raw, table, verdict
-from side_measures import leading_silence, transport_one_way, vad_end_offset, vad_silence_wait
-from stack import BENCH_ANSWER, BENCH_QUESTION, FRAME_MS, MODE_NAMES, SIMULATED, start_stack
+from report import Output, header, plot_timeline, save_raw, table, verdict
+from side_measures import leading_silence, transport_one_way, vad_end_offset
+from stack import BENCH_ANSWER, BENCH_QUESTION, FRAME_MS, ProviderTimings, start_stack
 from stats import both, ms, pct
+from timeline import (
+    INTERVALS,
+    PATH_SEGMENTS,
+    UNEXPLAINED,
+    critical_path,
+    interval,
+    segments,
+)
 
 MARKER = "bench-voice-latency"
-OVERHEAD_P95_MS = 30.0  # transport + framework, end to end
-CLOUD_V2V_P50_MS = 600.0
+TARGETS_MS = {  # preset -> (voice to voice p50, p95); unexplained p95 for every preset
+    "openai": (600.0, 700.0),
+    "local": (1000.0, float("nan")),
+}
+UNEXPLAINED_P95_MS = 30.0
+BUSY_CORES = 0.25  # other work on the machine beyond this marks a run as taken on a busy machine
 QUICK = {"sessions": 1, "turns": 2, "bursts": 5}
 
 
 @dataclass
 class LatencyRun:
-    mode: str
+    preset: str
     turns: list[TurnResult]
-    transport: list[float]  # one-way audio latency samples
-    vad_offset: float
-    reply_silence: float
-    vad_wait: float
+    transport: list[float]  # one-way audio latency samples, seconds
+    vad_offset: float  # where the VAD ends the speech, after the last loud frame, seconds
+    reply_silence: float  # near-silence opening the reply's audio, seconds
+    timings: ProviderTimings
     worker_overrides: dict[str, str] = field(default_factory=dict)
     machine_cores: float = 0.0  # CPU the whole machine used during the turns, cores
     own_cores: float = 0.0  # of which this run's processes
+    date: str = ""
+
+    @property
+    def others_cores(self) -> float:
+        return max(0.0, self.machine_cores - self.own_cores)
+
+    @property
+    def busy(self) -> bool:
+        return self.others_cores > BUSY_CORES
+
+    def v2v(self) -> list[float]:
+        return [t.measured for t in self.turns]
+
+    def path(self, name: str) -> list[float]:
+        """Seconds of one critical-path segment, per turn."""
+        return [segments(t.timeline)[name] for t in self.turns if t.timeline]
+
+    def span(self, name: str) -> list[float | None]:
+        return [interval(t.timeline, name) for t in self.turns]
 
 
-async def run_latency(
-    mode: str, sessions: int, turns: int, bursts: int, run_dir: Path, overrides: dict[str, str]
-) -> LatencyRun:
-    stack = start_stack(run_dir, providers=mode, worker_overrides=overrides)
+async def run_latency(preset: str, args: argparse.Namespace, run_dir: Path) -> LatencyRun:
+    stack = start_stack(
+        run_dir, preset=preset, timings=args.timings, worker_overrides=args.worker_overrides
+    )
     try:
+        # One session first, not counted: every process's first request pays its imports.
+        await converse(stack.api_url, f"bench-latency-{preset}-warmup", 1)
         results: list[TurnResult] = []
         meter = CpuMeter({"this run": this_program()})
-        for index in range(sessions):
-            results += await converse(stack.api_url, f"bench-latency-{mode}-{index}", turns)
-            print(f"  {mode}: session {index + 1}/{sessions}, {len(results)} turns", flush=True)
+        for index in range(args.sessions):
+            results += await converse(stack.api_url, f"bench-latency-{preset}-{index}", args.turns)
+            print(f"  {preset}: session {index + 1}/{args.sessions}, {len(results)} turns",
+                  flush=True)  # fmt: skip
         load = meter.stop()
-        transport = await transport_one_way(stack, bursts)
+        transport = await transport_one_way(stack, args.bursts)
         check_worker_log(stack)
     finally:
         stack.stop()
-    first_sentence = BENCH_ANSWER.split(". ")[0] + "."
     return LatencyRun(
-        mode,
+        preset,
         results,
         transport,
         await vad_end_offset(),
-        leading_silence(first_sentence),
-        vad_silence_wait(),
-        overrides,
+        leading_silence(BENCH_ANSWER.split(". ")[0] + "."),
+        args.timings,
+        args.worker_overrides,
         load.machine_cores,
         load.cores("this run"),
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
     )
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def p50_p95(values: list[float] | list[float | None]) -> dict[str, float]:
+    return {"p50": round(pct(values, 50) * 1000, 1), "p95": round(pct(values, 95) * 1000, 1)}
+
+
+def figures(run: LatencyRun, command: str) -> dict[str, Any]:
+    """What docs/benchmarks.json keeps of a run (milliseconds)."""
+    return {
+        "command": command,
+        "date": run.date,
+        "machine_load": {
+            "busy_cores": round(run.machine_cores, 2),
+            "this_run_cores": round(run.own_cores, 2),
+            "other_work_cores": round(run.others_cores, 2),
+            "busy_machine": run.busy,
+        },
+        "providers": asdict(run.timings),
+        "worker_settings_changed": run.worker_overrides,
+        "turns": len(run.turns),
+        "v2v_ms": p50_p95(run.v2v()),
+        "unexplained_ms": p50_p95(run.path(UNEXPLAINED)),
+        "critical_path_ms": {name: p50_p95(run.path(name)) for name in PATH_SEGMENTS},
+        "intervals_ms": {name: p50_p95(run.span(name)) for name in INTERVALS},
+        "side_measures_ms": side_figures(run),
+    }
+
+
+def side_figures(run: LatencyRun) -> dict[str, float]:
+    return {
+        "transport_one_way_p50": round(pct(run.transport, 50) * 1000, 1),
+        "vad_end_after_last_loud_frame": round(run.vad_offset * 1000, 1),
+        "reply_leading_silence": round(run.reply_silence * 1000, 1),
+    }
 
 
 # --- report -----------------------------------------------------------------------------------
 
 
-def latency_rows(runs: list[LatencyRun]) -> list[str]:
-    head = ["providers", "turns", "voice to voice p50 / p95", "end of turn (of which STT)"]
-    head += ["LLM TTFT", "TTS TTFB", "rest: transport + framework", "of which inside the worker"]
-    head += ["of which outside"]
-    rows = []
-    for run in runs:
-        t = run.turns
-        rows.append(
-            [
-                run.mode,
-                str(len(t)),
-                f"**{both(x.measured for x in t)}**",
-                f"{both(x.end_of_turn for x in t)} ({both(x.stt for x in t)})",
-                both(x.llm_ttft for x in t),
-                both(x.tts_ttfb for x in t),
-                both(x.rest for x in t),
-                both(x.inside_worker for x in t),
-                both(x.outside_worker for x in t),
-            ]
-        )
+def path_rows(runs: list[LatencyRun]) -> list[str]:
+    head = ["preset", "turns", "voice to voice p50 / p95"]
+    head += [f"{name} p50 / p95" for name in PATH_SEGMENTS]
+    rows = [
+        [run.preset, str(len(run.turns)), f"**{both(run.v2v())}**"]
+        + [both(run.path(name)) for name in PATH_SEGMENTS]
+        for run in runs
+    ]
     return table(head, rows)
 
 
-def outside_rows(runs: list[LatencyRun]) -> list[str]:
-    head = ["providers", "outside the worker p50", "audio transport, both ways (2 x one-way p50)"]
-    head += ["VAD places the end of speech later by", "silence opening the reply's audio"]
-    head += ["left: agent audio output buffering, decoding, scheduling"]
-    rows = []
-    for run in runs:
-        outside = pct((x.outside_worker for x in run.turns), 50)
-        transport = 2 * pct(run.transport, 50)
-        left = outside - transport - run.vad_offset - run.reply_silence
-        figures = (outside, transport, run.vad_offset, run.reply_silence, left)
-        rows.append([run.mode, *(ms(v) for v in figures)])
+def interval_rows(runs: list[LatencyRun]) -> list[str]:
+    head = ["interval (measured on its own)", *(f"{run.preset} p50 / p95" for run in runs)]
+    rows = [[name, *(both(run.span(name)) for run in runs)] for name in INTERVALS]
+    return table(head, rows)
+
+
+def side_rows(runs: list[LatencyRun]) -> list[str]:
+    head = ["preset", "audio one way through livekit-server, p50"]
+    head += ["the VAD ends the speech after the last loud frame by"]
+    head += ["near-silence opening the reply's audio"]
+    rows = [
+        [run.preset, ms(pct(run.transport, 50)), ms(run.vad_offset), ms(run.reply_silence)]
+        for run in runs
+    ]
     return table(head, rows)
 
 
 def latency_section(runs: list[LatencyRun], command: str, plot: str | None) -> str:
-    vad_wait = runs[0].vad_wait if runs else float("nan")
     lines = [
         "## Voice to voice latency",
         "",
-        "A scripted caller (`tests/voice_caller.py`, LiveKit rtc SDK) joins through the session "
-        f"API like a browser user and speaks the bench question (Piper voice, real-time {FRAME_MS} "
-        "ms frames) after the agent's greeting; it times each turn from its last non-silent frame "
-        "to the first non-silent agent frame it receives. The stages come from the session's "
-        "transcript in Redis, which the worker writes from LiveKit's per-turn metrics. Each turn "
-        "is answered by a plain sentence (no tool), and the next turn starts when the reply has "
-        "played out. These figures gate nothing.",
+        "A scripted caller (`harness.caller.VoiceCaller`, LiveKit rtc SDK) joins through the "
+        "session API as a browser user does and, after the greeting, asks the bench question "
+        f"(Piper voice, real-time {FRAME_MS} ms frames) turn after turn, each reply heard out. "
+        "Each turn is one timeline on one clock (the machine's wall clock): the caller's last "
+        "voiced frame sent (time 0) and first agent frame heard; from the worker, as it stores "
+        "them in the session's transcript (`TurnTimeline`), where its VAD placed the end of "
+        "speech, the VAD's decision, the transcripts, the end-of-turn decision, the LLM request, "
+        "first token and first sentence, the TTS request and first byte, and the first agent "
+        "frame pushed to the room. The critical path is the chain of those moments that the "
+        "reply waited on; its segments add up to the voice to voice, and the glue between two "
+        "stages that no stage covers is *unexplained*. One warm-up session per preset is not "
+        "counted. These figures gate nothing.",
         "",
         *header(command, PACKAGES, ["livekit-server"]),
         f"- Question / answer: \u201c{BENCH_QUESTION}\u201d / \u201c{BENCH_ANSWER}\u201d",
     ]
     for run in runs:
-        extra = f"; worker settings changed: {run.worker_overrides}" if run.worker_overrides else ""
+        changed = (
+            f"; worker settings changed: {run.worker_overrides}" if run.worker_overrides else ""
+        )
+        busy = " **A busy machine: other work took CPU during the run.**" if run.busy else ""
         lines.append(
-            f"- `{run.mode}`: {MODE_NAMES[run.mode]}{extra}. During its turns the machine was "
-            f"busy {run.machine_cores:.2f} cores, {run.own_cores:.2f} of them this run's "
-            "processes (the rest: other work on the machine)"
+            f"- `{run.preset}`: {run.timings.describe(run.preset)}{changed}. During its turns "
+            f"the machine was busy {run.machine_cores:.2f} cores, {run.own_cores:.2f} of them "
+            f"this run's processes, {run.others_cores:.2f} other work.{busy}"
         )
     lines += [
         "",
-        "Milliseconds, p50 / p95:",
+        "What each reply waited on (the critical path), milliseconds, p50 / p95 of each "
+        "segment over the turns (the p50s of the segments need not add up to the p50 of the "
+        "whole):",
         "",
-        *latency_rows(runs),
+        *path_rows(runs),
         "",
-        "End of turn runs from the moment the worker's VAD places the end of speech to the "
-        f"turn's commit: it contains the VAD's silence wait ({vad_wait:g} s, Silero's default), "
-        "the STT request (STT is the part between that moment and the final transcript) and the "
-        "end-of-turn model. The rest is the measured figure minus end of turn, TTFT and TTFB; "
-        "inside the worker is its own voice-to-voice (LiveKit's `e2e_latency`) minus the same "
-        "stages, outside is the measured figure minus the worker's own.",
+        "Each interval on its own (they overlap: with preemptive generation the LLM and TTS "
+        "run before the end-of-turn decision), milliseconds:",
         "",
-        "What lies outside the worker's clock, p50, split with side measurements: the one-way "
-        "audio latency between two rtc participants through the same livekit-server "
-        f"({len(runs[0].transport) if runs else 0} tone bursts, same frame size and queue as the "
-        "caller), the Silero VAD run offline on the question's audio (where it places the end of "
-        "speech, against the last loud frame), and the near-silence Piper puts before the first "
-        "loud frame of the reply's first sentence:",
+        *interval_rows(runs),
         "",
-        *outside_rows(runs),
+        "Side measurements of what lies between the caller and the worker: two rtc "
+        "participants of one process exchanging tone bursts through the same livekit-server "
+        "(same frame size and queue as the caller); Silero run offline on the question's "
+        "audio; the reply's first sentence spoken by Piper:",
+        "",
+        *side_rows(runs),
     ]
     if plot:
-        lines += ["", f"![voice to voice latency by stage]({plot})"]
-    lines += ["", *latency_findings(runs)]
+        lines += ["", f"![one turn's timeline per preset]({plot})"]
+    lines += ["", *findings(runs)]
     return "\n".join(lines)
 
 
-def latency_findings(runs: list[LatencyRun]) -> list[str]:
-    """Each run against the targets, every figure and every comparison taken from the run."""
-    lines = ["### Against the targets", ""]
+def findings(runs: list[LatencyRun]) -> list[str]:
+    """Each run against its targets and what dominates it, every figure from the run."""
+    lines = ["### Findings", ""]
     for run in runs:
-        t = run.turns
-        rest95 = pct((x.rest for x in t), 95)
-        v2v50 = pct((x.measured for x in t), 50)
-        stage50 = {name: pct(map(get, t), 50) for name, get in STAGES.items()}
-        largest = max(
-            stage50, key=lambda name: -1.0 if stage50[name] != stage50[name] else stage50[name]
+        v50, v95 = pct(run.v2v(), 50), pct(run.v2v(), 95)
+        un95 = pct(run.path(UNEXPLAINED), 95)
+        path50 = {name: pct(run.path(name), 50) for name in PATH_SEGMENTS}
+        ranked = sorted(path50.items(), key=lambda item: -item[1] if item[1] == item[1] else 0)
+        top = "; ".join(f"{name} {ms(value)} ms" for name, value in ranked[:3])
+        text = (
+            f"- `{run.preset}`: voice to voice p50 {ms(v50)} ms, p95 {ms(v95)} ms over "
+            f"{len(run.turns)} turns. What the replies waited on most (p50): {top}. Unexplained "
+            f"p95 {ms(un95)} ms against {UNEXPLAINED_P95_MS:.0f} ms: "
+            f"{verdict(un95 * 1000 <= UNEXPLAINED_P95_MS)}."
         )
-        lines.append(
-            f"- `{run.mode}`: transport + framework overhead p95 {ms(rest95)} ms against "
-            f"{OVERHEAD_P95_MS:.0f} ms: {verdict(rest95 * 1000 <= OVERHEAD_P95_MS)}. Inside the "
-            f"worker it is {ms(pct((x.inside_worker for x in t), 95))} ms at p95; the rest is "
-            f"outside it (table above). The largest part at p50 is {largest}, "
-            f"{ms(stage50[largest])} ms of the {ms(v2v50)} ms."
-        )
-        if run.mode == "cloud":
-            floor = sum(SIMULATED.values())
-            stt50 = pct((x.stt for x in t), 50)
-            parts = {  # what the rest of the p50 is made of, measured in this run
-                "the wait from the end of speech to the STT request (the STT stage minus the "
-                f"simulated {ms(SIMULATED['stt_delay'])} ms; the VAD's silence wait is "
-                f"{run.vad_wait:g} s)": stt50 - SIMULATED["stt_delay"],
-                "the end-of-turn model after the transcript": stage50["end of turn"] - stt50,
-                "the LLM and TTS beyond their simulated delays": stage50["LLM TTFT"]
-                + stage50["TTS TTFB"]
-                - SIMULATED["llm_first_token"]
-                - SIMULATED["tts_first_byte"],
-                "the worker's own glue": stage50["inside the worker"],
-                "what lies outside the worker": stage50["outside the worker"],
-            }
-            lines.append(
-                f"- Simulated cloud voice to voice p50 {ms(v2v50)} ms against "
-                f"{CLOUD_V2V_P50_MS:.0f} ms: {verdict(v2v50 * 1000 <= CLOUD_V2V_P50_MS)}. The "
-                f"three provider delays alone add up to {ms(floor)} ms when they run one after "
-                f"the other, as they do with a non-streaming STT. Of the other "
-                f"{ms(v2v50 - floor)} ms (p50 of each part): "
-                + "; ".join(f"{name} {ms(value)} ms" for name, value in parts.items())
-                + "."
+        if run.preset in TARGETS_MS:
+            t50, t95 = TARGETS_MS[run.preset]
+            text += f" Against p50 {t50:.0f} ms: {verdict(v50 * 1000 <= t50)}"
+            if t95 == t95:
+                text += f"; against p95 {t95:.0f} ms: {verdict(v95 * 1000 <= t95)}"
+            text += "."
+        if run.preset != "local":
+            floor = run.timings.stt_final + run.timings.llm_first_token + run.timings.tts_first_byte
+            text += (
+                f" The simulated providers alone put {ms(floor)} ms on a reply that waits for "
+                f"all three (STT final {ms(run.timings.stt_final)} + LLM first token "
+                f"{ms(run.timings.llm_first_token)} + TTS first byte "
+                f"{ms(run.timings.tts_first_byte)})."
             )
+        if run.busy:
+            text += " Taken on a busy machine."
+        lines.append(text)
     return lines
 
 
@@ -210,36 +273,52 @@ def latency_findings(runs: list[LatencyRun]) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("latency")
-    group.add_argument("--modes", default="local,cloud", help="providers to run, in turn")
-    group.add_argument("--sessions", type=int, default=3, help="sessions per mode")
+    group.add_argument("--sessions", type=int, default=3, help="sessions per preset")
     group.add_argument("--turns", type=int, default=11, help="turns per session")
     group.add_argument("--bursts", type=int, default=30, help="tone bursts of the transport probe")
 
 
+def write_json(out: Output, key: str, per_preset: dict[str, Any]) -> None:
+    """Replace these presets under `key`, keeping the others' figures."""
+    whole = json.loads(out.json.read_text()) if out.json.exists() else {}
+    out.write_json(key, {**whole.get(key, {}), **per_preset})
+
+
 async def run(args: argparse.Namespace, run_dir: Path) -> None:
     runs = []
-    for mode in args.modes.split(","):
-        print(f"latency, {mode} providers", flush=True)
-        runs.append(
-            await run_latency(
-                mode, args.sessions, args.turns, args.bursts, run_dir / mode, args.worker_overrides
-            )
-        )
+    for preset in args.presets.split(","):
+        print(f"latency, {preset} preset", flush=True)
+        runs.append(await run_latency(preset, args, run_dir / f"latency-{preset}"))
     save_raw(run_dir, "latency", runs)
+    command = command_line()
     out = Output.of(args)
     plot = None
     if out is not None:
         path, link = out.image("voice-latency.png")
-        stages = {
-            r.mode: {name: pct(map(get, r.turns), 50) * 1000 for name, get in STAGES.items()}
-            for r in runs
+        spans = {
+            run.preset: {
+                name: (
+                    pct(
+                        [0.0 if a == "caller_speech_end" else t.timeline.get(a) for t in run.turns],
+                        50,
+                    )
+                    * 1000,
+                    pct([t.timeline.get(b) for t in run.turns], 50) * 1000,
+                )  # fmt: skip
+                for name, (a, b) in INTERVALS.items()
+            }
+            for run in runs
         }
-        measured = {r.mode: [x.measured * 1000 for x in r.turns] for r in runs}
-        plot = link if plot_latency(stages, measured, CLOUD_V2V_P50_MS, path) else None
-    body = latency_section(runs, command_line(), plot)
+        heard = {run.preset: pct(run.v2v(), 50) * 1000 for run in runs}
+        plot = link if plot_timeline(spans, heard, TARGETS_MS["openai"][0], path) else None
+    body = latency_section(runs, command, plot)
     print(body)
     if out is not None:
         out.write_section(MARKER, body)
+        write_json(out, "voice_latency", {run.preset: figures(run, command) for run in runs})
+    for run in runs:  # the turns' paths, for a reader checking the segments add up
+        for turn in run.turns[:1]:
+            print(run.preset, [(n, round(s * 1000)) for n, s in critical_path(turn.timeline)])
 
 
 if __name__ == "__main__":

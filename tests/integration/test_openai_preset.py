@@ -33,7 +33,13 @@ from harness.processes import free_port
 from harness.speech_samples import normalize_words, word_accuracy
 from harness.worker import Worker, local_providers, start_worker, worker_env
 from session_api.models import SessionState
-from voice_common.transcript import LATENCY_STAGES, AgentTurn, ToolCall, UserTurn
+from voice_common.transcript import (
+    LATENCY_STAGES,
+    TIMELINE_MARKS,
+    AgentTurn,
+    ToolCall,
+    UserTurn,
+)
 
 WAIT = 40.0  # bound of any one wait for the agent (seconds)
 QUESTION = "What is the status of Apollo?"
@@ -184,6 +190,36 @@ async def test_every_turn_is_stored_with_its_latency(conversation: Conversation)
     measured = answer.latency.measured()
     assert set(LATENCY_STAGES) <= set(measured), measured
     assert all(value >= 0 for value in measured.values()), measured
+
+
+async def test_every_answer_is_stored_with_its_timeline(conversation: Conversation) -> None:
+    """The turn's moments, on the wall clock, in the order they must happen (the greeting
+    answered no one: it has the agent side only)."""
+    agents = [e for e in conversation.record.transcript if isinstance(e, AgentTurn)]
+    greeting, answer = agents[0].timeline.marks(), agents[-1].timeline
+    assert set(greeting) >= {"llm_request", "tts_first_byte", "agent_audio_published"}, greeting
+    assert "user_speech_ended" not in greeting, greeting
+    marks = answer.marks()
+    assert set(marks) == set(TIMELINE_MARKS) - {"stt_first_interim"} or set(marks) == set(
+        TIMELINE_MARKS
+    ), marks
+    in_order = [
+        ("user_speech_started", "user_speech_ended"),
+        ("user_speech_ended", "vad_end_of_speech"),
+        ("user_speech_ended", "end_of_turn"),
+        ("user_speech_started", "stt_final"),
+        ("llm_request", "llm_first_token"),
+        ("llm_first_token", "llm_first_sentence"),
+        ("tts_request", "tts_first_byte"),
+        ("tts_first_byte", "agent_audio_published"),
+        ("end_of_turn", "agent_audio_published"),
+    ]
+    for before, after in in_order:
+        assert marks[before] <= marks[after], (before, after, marks)
+    # the reply is the answer's: its LLM call came after the user started, not the greeting's
+    assert marks["llm_request"] > marks["user_speech_started"], marks
+    stored_at = agents[-1].at.timestamp()
+    assert marks["agent_audio_published"] <= stored_at < marks["agent_audio_published"] + 30
 
 
 # --- the plugins without LiveKit --------------------------------------------------------------

@@ -172,6 +172,7 @@ def build_tts(settings: WorkerSettings, provider: TTSProvider, language: str) ->
         return openai.TTS(
             model=settings.openai_tts_model,
             voice=settings.openai_tts_voice,
+            response_format=settings.openai_tts_format,
             api_key=settings.key(provider) or "",
             base_url=openai_base_url(settings),
         )

@@ -7,7 +7,7 @@ is missing makes the settings invalid, so the worker refuses to start with one l
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
@@ -182,6 +182,11 @@ class WorkerSettings(CommonSettings):
     openai_stt_model: str = Field("gpt-4o-mini-transcribe", description="OpenAI STT model.")
     openai_tts_model: str = Field("gpt-4o-mini-tts", description="OpenAI TTS model.")
     openai_tts_voice: str = Field("alloy", description="OpenAI TTS voice.")
+    openai_tts_format: Literal["mp3", "pcm"] = Field(
+        "mp3",
+        description="Audio format asked of OpenAI TTS: `pcm` (raw 24 kHz) needs no decoding but "
+        "about 4x the bandwidth of `mp3` (see docs/benchmarks.md for what it saves).",
+    )
     sarvam_base_url: str | None = Field(
         None,
         description="API root of Sarvam (STT and TTS) reached through a proxy or a compatible "
@@ -211,6 +216,15 @@ class WorkerSettings(CommonSettings):
     # --- conversation ----------------------------------------------------------------------------
     default_language: str = Field(
         "en-US", description="Language when the session names none (BCP 47)."
+    )
+    vad_min_silence_duration: float = Field(
+        0.55,
+        ge=0.25,
+        le=3.0,
+        description="Seconds of silence before the VAD ends the user's speech (Silero's "
+        "default 0.55). The end of turn waits for it: lower is faster, and more often cuts a "
+        "user off in a pause (docs/benchmarks.md measures both); LiveKit's end-of-turn model "
+        "refuses less than 0.25.",
     )
     min_endpointing_delay: float = Field(
         0.4, ge=0, description="Seconds of silence before the end-of-turn model may end a turn."

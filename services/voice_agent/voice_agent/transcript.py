@@ -1,5 +1,6 @@
 """`TranscriptRecorder`: every user turn, agent turn and tool call, appended to the session's
-Redis record as it happens, with timestamps and per-turn latency.
+Redis record as it happens, with timestamps, per-turn latency and each agent turn's timeline
+(`turn_timeline`).
 
 Entries are `voice_common.transcript` models, queued and written in order by one task. While
 Redis is unavailable (a restart) the writer keeps retrying the same entry, so nothing is lost or
@@ -25,6 +26,8 @@ from redis.exceptions import RedisError
 
 from voice_common import redis_keys as keys
 from voice_common.transcript import AgentTurn, LatencyStages, ToolCall, UserTurn
+
+from .turn_timeline import TurnTimelines
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +116,10 @@ class TranscriptRecorder:
         self._last_user_latency = LatencyStages()
         self._pending = 0  # queued or being written
         self.stats = TurnStats()
+        self._timelines = TurnTimelines()
 
     def attach(self, session: AgentSession) -> None:
+        self._timelines.attach(session)
         session.on("conversation_item_added", self._on_item)
         session.on("function_tools_executed", self._on_tools)
         self._writer = asyncio.create_task(self._write_forever(), name="transcript-writer")
@@ -127,6 +132,7 @@ class TranscriptRecorder:
         if item.role == "user":
             self.stats.user_turns += 1
             self._last_user_latency = user_latency(item.metrics)
+            self._timelines.user_turn(item)
             self._enqueue(UserTurn(text=text, latency=self._last_user_latency, at=_now()))
             return
         self.stats.agent_turns += 1
@@ -137,8 +143,15 @@ class TranscriptRecorder:
         self.stats.add_latency(measured)
         if self._on_latency and measured:
             self._on_latency(measured)
+        timeline = self._timelines.reply(item)
         self._enqueue(
-            AgentTurn(text=text, interrupted=item.interrupted, latency=latency, at=_now())
+            AgentTurn(
+                text=text,
+                interrupted=item.interrupted,
+                latency=latency,
+                timeline=timeline,
+                at=_now(),
+            )
         )
 
     def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:

@@ -58,6 +58,42 @@ class LatencyStages(BaseModel):
 
 LATENCY_STAGES: tuple[str, ...] = tuple(LatencyStages.model_fields)
 
+# A moment of a turn, as the worker saw it: seconds since the epoch (wall clock, so that a
+# process on the same machine can put its own moments on the same line); absent if not seen.
+Mark = Stage
+
+
+class TurnTimeline(BaseModel):
+    """The moments of one turn on the worker's clock, in the order they usually happen. With
+    preemptive generation the LLM and TTS start before the end-of-turn decision: the marks are
+    moments, not stage lengths, so that overlap shows. Fields in that order."""
+
+    user_speech_started: Mark = Field(None, description="The VAD heard the user start speaking")
+    user_speech_ended: Mark = Field(
+        None, description="Where the VAD places the end of the user's speech"
+    )
+    vad_end_of_speech: Mark = Field(
+        None, description="The VAD decided the user stopped (after its silence wait)"
+    )
+    stt_first_interim: Mark = Field(None, description="The turn's first interim transcript")
+    stt_final: Mark = Field(None, description="The turn's last final transcript")
+    end_of_turn: Mark = Field(None, description="The end-of-turn decision: the user is done")
+    llm_request: Mark = Field(None, description="The reply's LLM request was sent")
+    llm_first_token: Mark = Field(None, description="Its first token arrived")
+    llm_first_sentence: Mark = Field(None, description="Its first sentence reached the TTS")
+    tts_request: Mark = Field(None, description="The reply's first TTS request was sent")
+    tts_first_byte: Mark = Field(None, description="Its first audio arrived")
+    agent_audio_published: Mark = Field(
+        None, description="The reply's first audio frame was pushed to the room"
+    )
+
+    def marks(self) -> dict[str, float]:
+        """The moments that were seen, by name."""
+        return {name: value for name, value in self if value is not None}
+
+
+TIMELINE_MARKS: tuple[str, ...] = tuple(TurnTimeline.model_fields)
+
 
 class _Entry(BaseModel):
     # The JSON always has every field (defaults only make reading older entries lenient), so
@@ -84,6 +120,9 @@ class AgentTurn(_Entry):
     text: str
     interrupted: bool = Field(False, description="The user spoke over it and it was cut short")
     latency: LatencyStages = Field(default_factory=LatencyStages)
+    timeline: TurnTimeline = Field(
+        default_factory=TurnTimeline, description="The turn's moments (none for older entries)"
+    )
     at: Timestamp
 
 

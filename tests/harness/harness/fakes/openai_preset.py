@@ -68,22 +68,36 @@ class OpenAIPresetCloud:
 
     def worker_settings(self) -> dict[str, str]:
         """The worker's settings for the `openai` preset against these fakes (fake keys)."""
-        return {
-            "PROVIDER_PRESET": "openai",
-            "DEEPGRAM_API_KEY": FAKE_DEEPGRAM_KEY,
-            "OPENAI_API_KEY": FAKE_OPENAI_KEY,
-            "DEEPGRAM_BASE_URL": self.deepgram_url,
-            "OPENAI_BASE_URL": self.openai_url,
-        }
+        return worker_settings(self.openai_url, self.deepgram_url)
+
+
+def worker_settings(openai_url: str, deepgram_url: str) -> dict[str, str]:
+    """The worker's settings for the `openai` preset against fakes at these URLs."""
+    return {
+        "PROVIDER_PRESET": "openai",
+        "DEEPGRAM_API_KEY": FAKE_DEEPGRAM_KEY,
+        "OPENAI_API_KEY": FAKE_OPENAI_KEY,
+        "DEEPGRAM_BASE_URL": deepgram_url,
+        "OPENAI_BASE_URL": openai_url,
+    }
 
 
 async def _serve(args: argparse.Namespace) -> None:
     from harness.fakes.voice_script import FIXED_REPLIES, RULES
 
     cloud = OpenAIPresetCloud(
-        ScriptedLLM(RULES, first_token_delay=args.llm_first_token),
-        deepgram=DeepgramLive(final_delay=args.final_delay, scripted_text=args.scripted_text),
-        speech=SimulatedCloudSpeech(tts_first_byte=args.tts_first_byte),
+        ScriptedLLM(
+            RULES,
+            first_token_delay=args.llm_first_token,
+            tokens_per_second=args.llm_tokens_per_second,
+            words_per_chunk=1 if args.llm_tokens_per_second else 3,
+        ),
+        deepgram=DeepgramLive(
+            final_delay=args.final_delay, pause=args.pause, scripted_text=args.scripted_text
+        ),
+        speech=SimulatedCloudSpeech(
+            tts_first_byte=args.tts_first_byte, stream_speed=args.tts_speed
+        ),
     )
 
     async def start() -> dict[str, str]:
@@ -97,8 +111,11 @@ async def _serve(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the openai preset's fakes on loopback.")
     parser.add_argument("--llm-first-token", type=float, default=0.3)
+    parser.add_argument("--llm-tokens-per-second", type=float, default=0.0, help="0: at once")
     parser.add_argument("--final-delay", type=float, default=0.15)
+    parser.add_argument("--pause", type=float, default=0.35, help="Deepgram's endpoint pause")
     parser.add_argument("--tts-first-byte", type=float, default=0.10)
+    parser.add_argument("--tts-speed", type=float, default=4.0, help="times real time")
     parser.add_argument(
         "--scripted-text",
         default=None,

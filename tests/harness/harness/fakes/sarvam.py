@@ -35,10 +35,18 @@ from harness.fakes.sarvam_tts import TtsRequest, serve_tts_rest, serve_tts_strea
 class SarvamFake:
     """`end_silence`: seconds of quiet audio that end an utterance (Sarvam's endpointing);
     `vocabulary`: names the fake's Whisper is told to expect (Sarvam takes no such hint: only
-    set it to make up for Whisper tiny's weaker hearing, and say so)."""
+    set it to make up for Whisper tiny's weaker hearing, and say so).
+
+    Benchmarks simulate a provider's latency: `final_delay` (a transcript is sent this long
+    after its utterance ended), `tts_first_byte` (a reply's first audio this long after its
+    flush) and `scripted_text` (the fake "hears" this text instead of running Whisper, so that
+    Whisper's time on the shared CPUs does not count as Sarvam's)."""
 
     end_silence: float = 0.5
     vocabulary: list[str] = field(default_factory=list)
+    final_delay: float = 0.0
+    tts_first_byte: float = 0.0
+    scripted_text: str | None = None
     stt_streams: list[SttStream] = field(default_factory=list)
     tts_requests: list[TtsRequest] = field(default_factory=list)
     url: str = ""
@@ -91,9 +99,14 @@ class SarvamFake:
         return [r.language for r in self.tts_requests]
 
 
-async def _serve(port: int) -> None:
-    fake = SarvamFake()
-    await fake.start(port)
+async def _serve(args: argparse.Namespace) -> None:
+    fake = SarvamFake(
+        end_silence=args.end_silence,
+        final_delay=args.final_delay,
+        tts_first_byte=args.tts_first_byte,
+        scripted_text=args.scripted_text,
+    )
+    await fake.start(args.port)
     print(json.dumps({"sarvam_url": fake.url}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -106,7 +119,13 @@ async def _serve(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the Sarvam fake on loopback.")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
-    asyncio.run(_serve(parser.parse_args().port))
+    parser.add_argument("--end-silence", type=float, default=0.5, help="endpointing, seconds")
+    parser.add_argument("--final-delay", type=float, default=0.0, help="transcript latency")
+    parser.add_argument("--tts-first-byte", type=float, default=0.0, help="TTS latency")
+    parser.add_argument(
+        "--scripted-text", default=None, help="benchmarks only: hear this, not the audio"
+    )
+    asyncio.run(_serve(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -129,9 +129,13 @@ class SttConnection:
 
     async def _transcript(self, utterance: Utterance) -> dict[str, Any]:
         started = time.monotonic()
-        text = await AgentTranscriber.transcribe(
-            bytes(utterance.audio), self.record.sample_rate, vocabulary=self.fake.vocabulary
-        )
+        if self.fake.scripted_text is not None:
+            text = self.fake.scripted_text
+        else:
+            text = await AgentTranscriber.transcribe(
+                bytes(utterance.audio), self.record.sample_rate, vocabulary=self.fake.vocabulary
+            )
+        await asyncio.sleep(max(0.0, started + self.fake.final_delay - time.monotonic()))
         self.record.transcripts.append(text.strip())
         return {
             "type": "data",

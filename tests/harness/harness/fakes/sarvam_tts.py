@@ -24,6 +24,7 @@ import asyncio
 import base64
 import io
 import json
+import time
 import uuid
 import wave
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ class TtsConnection:
             # "ping" keeps the connection open; nothing to answer
 
     async def _reply(self) -> None:
+        flushed = time.monotonic()
         if self.config is None:
             await self.ws.send_json(_error("send a config message before flush", 400))
             return
@@ -131,6 +133,7 @@ class TtsConnection:
             await self.ws.send_json(_error(f"output_audio_codec {request.codec!r} unsupported"))
             return
         audio, seconds = await speak(text, request.sample_rate, request.codec)
+        await asyncio.sleep(max(0.0, flushed + self.fake.tts_first_byte - time.monotonic()))
         request_id = f"{uuid.uuid4()}"
         chunk = max(1, int(len(audio) / max(seconds, 0.01) * CHUNK_SECONDS))
         for offset in range(0, len(audio), chunk):

@@ -58,11 +58,14 @@ class ScriptedLLM:
         default_reply: str = "Sorry, I did not catch that.",
         first_token_delay: float = 0.0,
         words_per_chunk: int = 3,
+        tokens_per_second: float = 0.0,
     ) -> None:
         self.rules = rules
         self.default_reply = default_reply
         self.first_token_delay = first_token_delay
         self.words_per_chunk = words_per_chunk
+        # 0: every chunk at once; else a word counts as a token and chunks follow at this rate
+        self.tokens_per_second = tokens_per_second
         self.fail_status: int | None = None  # when set, every completion fails with it
         self.requests: list[dict[str, Any]] = []
         self._server: LoopbackServer | None = None
@@ -165,7 +168,11 @@ class ScriptedLLM:
         else:
             words = (text or "").split(" ")
             await send({"role": "assistant", "content": ""})
+            first = time.monotonic()
             for start in range(0, len(words), self.words_per_chunk):
+                if self.tokens_per_second:
+                    due = first + start / self.tokens_per_second
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
                 piece = " ".join(words[start : start + self.words_per_chunk])
                 await send({"content": piece if start == 0 else " " + piece})
             await send({}, finish="stop")
