@@ -173,14 +173,15 @@ def start_stack(
     *,
     preset: str | None = None,
     timings: ProviderTimings = ProviderTimings(),
-    transcript: str = BENCH_QUESTION,
+    transcript: str | None = BENCH_QUESTION,
     api_workers: int = 1,
     max_jobs: int = 25,
     api_overrides: dict[str, str] | None = None,
     worker_overrides: dict[str, str] | None = None,
 ) -> BenchStack:
     """Start the stack (with the fakes and the worker when `preset` is one of PRESETS; the
-    fakes' STT hears `transcript`); on failure stop what was started and raise."""
+    fakes' STT hears `transcript`, or with None transcribes the audio with Whisper); on failure
+    stop what was started and raise."""
     bench = BenchStack(Stack(run_dir, free_port(), "bench", secrets.token_hex(20)), preset)
     with bench.stack.stopped_on_error() as stack:
         stack.add_redis()
@@ -213,7 +214,7 @@ BENCH_API_SETTINGS = {
 
 
 def _start_fakes(
-    stack: Stack, preset: str, timings: ProviderTimings, transcript: str
+    stack: Stack, preset: str, timings: ProviderTimings, transcript: str | None
 ) -> list[tuple[ManagedProcess, dict[str, str]]]:
     """The preset's fake providers, each with the worker settings that reach it. The OpenAI
     fake (its LLM, and for `openai` its TTS and Deepgram's STT) serves every preset; the local
@@ -226,7 +227,7 @@ def _start_fakes(
         f"--pause={timings.stt_pause}",
         f"--tts-first-byte={timings.tts_first_byte}",
         f"--tts-speed={timings.tts_speed}",
-        f"--scripted-text={transcript}",
+        *([f"--scripted-text={transcript}"] if transcript is not None else []),
     ]
     openai = _serve_fake(stack, "openai-fake", cmd, '"openai_url"')
     urls = _printed_urls(openai)
@@ -240,7 +241,7 @@ def _start_fakes(
         f"--end-silence={timings.stt_pause}",
         f"--final-delay={max(0.0, timings.stt_final - timings.stt_pause)}",
         f"--tts-first-byte={timings.tts_first_byte}",
-        f"--scripted-text={transcript}",
+        *([f"--scripted-text={transcript}"] if transcript is not None else []),
     ]
     sarvam = _serve_fake(stack, "sarvam-fake", cmd, '"sarvam_url"')
     sarvam_url = _printed_urls(sarvam)["sarvam_url"]

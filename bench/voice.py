@@ -24,8 +24,18 @@ from __future__ import annotations
 
 import agent_join
 import capacity
+import end_of_turn
+import latency_levers
 import voice_latency
 from conversation import run_cli
 
 if __name__ == "__main__":
-    run_cli({"latency": voice_latency, "join": agent_join, "capacity": capacity})
+    run_cli(
+        {
+            "latency": voice_latency,
+            "join": agent_join,
+            "levers": latency_levers,
+            "endpointing": end_of_turn,
+            "capacity": capacity,
+        }
+    )

@@ -31,9 +31,7 @@ def prewarm(proc: JobProcess) -> None:
     """Once per job process, before any job: load what every session needs."""
     settings = WorkerSettings()
     proc.userdata["settings"] = settings
-    proc.userdata["vad"] = silero.VAD.load(
-        min_silence_duration=settings.vad_min_silence_duration
-    )
+    proc.userdata["vad"] = silero.VAD.load(min_silence_duration=settings.vad_min_silence_duration)
     from livekit.local_inference import init_eot
 
     init_eot()

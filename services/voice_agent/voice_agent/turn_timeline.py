@@ -25,7 +25,6 @@ from livekit.agents.voice.events import (
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
-from livekit.rtc import EventEmitter
 
 from voice_common.transcript import TurnTimeline
 
@@ -58,7 +57,7 @@ class TurnTimelines:
         # Deprecated for usage and per-turn stage lengths, which ChatMessage.metrics now carry;
         # they carry no request moments, so this still listens (without the deprecation
         # warning AgentSession.on logs for every session).
-        EventEmitter.on(session, "metrics_collected", self._on_metrics)
+        super(AgentSession, session).on("metrics_collected", self._on_metrics)
 
     def user_turn(self, message: ChatMessage) -> None:
         """The user's turn was committed: its metrics frame the next reply's timeline."""

@@ -375,9 +375,11 @@ class VoiceCaller:
                 utterance.done.set_result(None)
             self._notifier.notify()
 
-    def _frames(self, text: str) -> tuple[list[bytes], int]:
-        pcm = SpeechSynthesizer.pcm(text)
+    def _frames(self, text: str, pause: float = 0.0) -> tuple[list[bytes], int]:
+        """The frames of `text` spoken; "|" in it marks a pause of `pause` seconds."""
         size = SAMPLE_RATE * self.frame_ms // 1000 * 2
+        quiet = bytes(int(SAMPLE_RATE * pause) * 2)
+        pcm = quiet.join(SpeechSynthesizer.pcm(part.strip()) for part in text.split("|"))
         pcm += bytes(-len(pcm) % size)
         frames = [pcm[i : i + size] for i in range(0, len(pcm), size)]
         loud = [i for i, frame in enumerate(frames) if rms(frame) >= self.silence_rms]
@@ -387,10 +389,11 @@ class VoiceCaller:
 
     # --- speaking and listening ---------------------------------------------------------------
 
-    async def speak(self, text: str) -> Turn:
-        """Queue `text` on the microphone and return its turn at once (it plays in real time)."""
-        frames, last_loud = self._frames(text)
-        turn = Turn(text=text, queued_at=time.monotonic())
+    async def speak(self, text: str, pause: float = 0.0) -> Turn:
+        """Queue `text` on the microphone and return its turn at once (it plays in real time);
+        "|" in `text` marks a pause of `pause` seconds in mid-sentence."""
+        frames, last_loud = self._frames(text, pause)
+        turn = Turn(text=" ".join(text.replace("|", " ").split()), queued_at=time.monotonic())
         done = asyncio.get_running_loop().create_future()
         self._pending.append(_Utterance(turn, frames, last_loud, done))
         self.turns.append(turn)
