@@ -22,10 +22,17 @@ from timeline import PATH_SEGMENTS
 from voice_latency import LatencyRun, p50_p95, run_latency
 
 MARKER = "bench-latency-levers"
+# name -> the worker settings it changes from the defaults (what the defaults buy shows as the
+# cost of turning them off)
 LEVERS: dict[str, dict[str, str]] = {
     "defaults": {},
-    "pcm": {"OPENAI_TTS_FORMAT": "pcm"},
-    "short-vad-silence": {"VAD_MIN_SILENCE_DURATION": "0.3", "MIN_ENDPOINTING_DELAY": "0.2"},
+    "tts-pcm": {"OPENAI_TTS_FORMAT": "pcm"},
+    "tts-mp3": {"OPENAI_TTS_FORMAT": "mp3"},
+    "no-silence-trim": {"TTS_TRIM_LEADING_SILENCE": "false"},
+    "latency-first-endpointing": {
+        "VAD_MIN_SILENCE_DURATION": "0.25",
+        "MIN_ENDPOINTING_DELAY": "0.2",
+    },
     "no-preemptive-generation": {"PREEMPTIVE_GENERATION": "false"},
 }
 QUICK = {"sessions": 1, "turns": 2, "bursts": 3}

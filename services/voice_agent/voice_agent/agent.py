@@ -19,6 +19,7 @@ from livekit.agents.types import FlushSentinel
 
 from voice_common.projects import ProjectError, ProjectStore, Task
 
+from .audio_trim import TrimmedSpeech
 from .docs_search import DocsIndex
 
 FILLER = "One moment, let me check that."
@@ -63,7 +64,7 @@ def _task_line(task: Task) -> str:
     return "".join(parts) + ")"
 
 
-class ProjectAssistant(Agent):
+class ProjectAssistant(TrimmedSpeech):
     def __init__(
         self,
         *,

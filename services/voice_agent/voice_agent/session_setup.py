@@ -63,7 +63,7 @@ async def build_agent(
     projects = ProjectStore(redis)
     await projects.seed_if_empty()
     memory = await previous_turns(redis, data.user_id, data.session_id, settings.memory_turns)
-    return ProjectAssistant(
+    agent = ProjectAssistant(
         projects=projects,
         docs=get_index(settings.docs_folder),
         language=data.language,
@@ -71,3 +71,5 @@ async def build_agent(
         memory=memory,
         filler_delay=settings.tool_filler_delay_seconds,
     )
+    agent.trim_leading_silence = settings.tts_trim_leading_silence
+    return agent

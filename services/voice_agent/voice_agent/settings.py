@@ -226,6 +226,11 @@ class WorkerSettings(CommonSettings):
         "user off in a pause (docs/benchmarks.md measures both); LiveKit's end-of-turn model "
         "refuses less than 0.25.",
     )
+    tts_trim_leading_silence: bool = Field(
+        True,
+        description="Drop the near-silence a TTS puts before a reply's first word (at most "
+        "0.5 s), so that the answer is heard that much sooner.",
+    )
     min_endpointing_delay: float = Field(
         0.4, ge=0, description="Seconds of silence before the end-of-turn model may end a turn."
     )
