@@ -51,6 +51,7 @@ describe("turnLatency", () => {
       text: "Hi",
       interrupted: false,
       latency: { end_of_turn_delay: 0.5, llm_ttft: 0.25, tts_ttfb: 0.125, voice_to_voice: 1.2 },
+      timeline: {},
       at: "2026-11-21T12:00:00Z",
     };
 
@@ -66,7 +67,9 @@ describe("turnLatency", () => {
 
   it("is null for user turns and agent turns without a measurement (the greeting)", () => {
     expect(turnLatency({ type: "user", text: "Hi", latency: { stt_delay: 0.2 }, at: "" })).toBeNull();
-    expect(turnLatency({ type: "agent", text: "Hello", interrupted: false, latency: {}, at: "" })).toBeNull();
+    expect(
+      turnLatency({ type: "agent", text: "Hello", interrupted: false, latency: {}, timeline: {}, at: "" }),
+    ).toBeNull();
   });
 });
 

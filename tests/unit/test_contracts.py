@@ -13,6 +13,7 @@ from voice_common.transcript import (
     AgentTurn,
     LatencyStages,
     ToolCall,
+    TurnTimeline,
     UserTurn,
     parse_entry,
 )
@@ -50,6 +51,7 @@ def test_transcript_entries_are_the_json_the_worker_always_wrote() -> None:
         text="Hello",
         interrupted=False,
         latency=LatencyStages(stt_delay=0.2, voice_to_voice=1.2, llm_ttft=0.3),
+        timeline=TurnTimeline(user_speech_ended=1796220000.5, agent_audio_published=1796220001.7),
         at=AT,
     )
     tool = ToolCall(name="list_tasks", arguments={"project_name": "Apollo"}, output="ok",
@@ -61,7 +63,9 @@ def test_transcript_entries_are_the_json_the_worker_always_wrote() -> None:
     )
     assert agent.model_dump_json() == (
         '{"type":"agent","text":"Hello","interrupted":false,'
-        f'"latency":{{"stt_delay":0.2,"voice_to_voice":1.2,"llm_ttft":0.3}},"at":"{at}"}}'
+        f'"latency":{{"stt_delay":0.2,"voice_to_voice":1.2,"llm_ttft":0.3}},'
+        '"timeline":{"user_speech_ended":1796220000.5,"agent_audio_published":1796220001.7},'
+        f'"at":"{at}"}}'
     )
     assert tool.model_dump_json() == (
         '{"type":"tool","name":"list_tasks","arguments":{"project_name":"Apollo"},'
@@ -69,17 +73,28 @@ def test_transcript_entries_are_the_json_the_worker_always_wrote() -> None:
     )
     greeting = AgentTurn(text="Hi", latency=LatencyStages(), at=AT)
     assert '"latency":{},' in greeting.model_dump_json(), "no stage measured, none written"
+    assert '"timeline":{},' in greeting.model_dump_json(), "no moment seen, none written"
 
 
 def test_a_stored_entry_reads_back_as_its_type_and_writes_back_unchanged() -> None:
     line = (
         '{"type":"agent","text":"Done","interrupted":true,'
-        '"latency":{"voice_to_voice":0.9,"tts_ttfb":0.1},"at":"2026-11-21T12:00:00+00:00"}'
+        '"latency":{"voice_to_voice":0.9,"tts_ttfb":0.1},"timeline":{"end_of_turn":1.5},'
+        '"at":"2026-11-21T12:00:00+00:00"}'
     )
     entry = parse_entry(line)
     assert isinstance(entry, AgentTurn) and entry.interrupted
     assert entry.latency.measured() == {"voice_to_voice": 0.9, "tts_ttfb": 0.1}
+    assert entry.timeline.marks() == {"end_of_turn": 1.5}
     assert entry.model_dump_json() == line
+
+
+def test_an_agent_entry_stored_before_timelines_reads_with_an_empty_one() -> None:
+    entry = parse_entry(
+        '{"type":"agent","text":"Done","interrupted":false,"latency":{},'
+        '"at":"2026-11-21T12:00:00+00:00"}'
+    )
+    assert isinstance(entry, AgentTurn) and entry.timeline.marks() == {}
 
 
 @pytest.mark.parametrize(

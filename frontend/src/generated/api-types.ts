@@ -279,6 +279,8 @@ export interface components {
              */
             readonly interrupted: boolean;
             readonly latency: components["schemas"]["LatencyStages"];
+            /** @description The turn's moments (none for older entries) */
+            readonly timeline: components["schemas"]["TurnTimeline"];
             /**
              * At
              * Format: date-time
@@ -625,6 +627,74 @@ export interface components {
              * Format: date-time
              */
             readonly at: string;
+        };
+        /**
+         * TurnTimeline
+         * @description The moments of one turn on the worker's clock, in the order they usually happen. With
+         *     preemptive generation the LLM and TTS start before the end-of-turn decision: the marks are
+         *     moments, not stage lengths, so that overlap shows. Fields in that order.
+         */
+        readonly TurnTimeline: {
+            /**
+             * User Speech Started
+             * @description The VAD heard the user start speaking
+             */
+            readonly user_speech_started?: number;
+            /**
+             * User Speech Ended
+             * @description Where the VAD places the end of the user's speech
+             */
+            readonly user_speech_ended?: number;
+            /**
+             * Vad End Of Speech
+             * @description The VAD decided the user stopped (after its silence wait)
+             */
+            readonly vad_end_of_speech?: number;
+            /**
+             * Stt First Interim
+             * @description The turn's first interim transcript
+             */
+            readonly stt_first_interim?: number;
+            /**
+             * Stt Final
+             * @description The turn's last final transcript
+             */
+            readonly stt_final?: number;
+            /**
+             * End Of Turn
+             * @description The end-of-turn decision: the user is done
+             */
+            readonly end_of_turn?: number;
+            /**
+             * Llm Request
+             * @description The reply's LLM request was sent
+             */
+            readonly llm_request?: number;
+            /**
+             * Llm First Token
+             * @description Its first token arrived
+             */
+            readonly llm_first_token?: number;
+            /**
+             * Llm First Sentence
+             * @description Its first sentence reached the TTS
+             */
+            readonly llm_first_sentence?: number;
+            /**
+             * Tts Request
+             * @description The reply's first TTS request was sent
+             */
+            readonly tts_request?: number;
+            /**
+             * Tts First Byte
+             * @description Its first audio arrived
+             */
+            readonly tts_first_byte?: number;
+            /**
+             * Agent Audio Published
+             * @description The reply's first audio frame was pushed to the room
+             */
+            readonly agent_audio_published?: number;
         };
         /**
          * UserTurn

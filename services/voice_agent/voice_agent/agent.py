@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from livekit import rtc
 from livekit.agents import Agent, APIError, ModelSettings, RunContext, ToolError, function_tool
 from livekit.agents import llm as lk_llm
 from livekit.agents.types import FlushSentinel
@@ -21,6 +22,7 @@ from voice_common.projects import ProjectError, ProjectStore, Task
 
 from .audio_trim import TrimmedSpeech
 from .docs_search import DocsIndex
+from .greeting import Greeting
 
 FILLER = "One moment, let me check that."
 LANGUAGE_NAMES = {
@@ -89,11 +91,26 @@ class ProjectAssistant(TrimmedSpeech):
             text += MEMORY_INSTRUCTIONS + "\n".join(memory)
         return text
 
+    greeting: Greeting | None = None  # a prepared greeting (`greeting.py`), else the LLM's
+
     async def on_enter(self) -> None:
+        if self.greeting is not None:
+            self.greeting.play(self.session)
+            return
         self.session.generate_reply(
             instructions="Greet the user in one short sentence and offer help with their "
             "projects. If you have spoken before, say welcome back."
         )
+
+    async def tts_node(
+        self, text: AsyncIterable[str], model_settings: ModelSettings
+    ) -> AsyncIterable[rtc.AudioFrame]:
+        """Speech as `TrimmedSpeech` makes it; the greeting's also recorded when it is not
+        stored yet (`Greeting.record`)."""
+        frames = await super().tts_node(text, model_settings)
+        if self.greeting is not None and self.greeting.recording:
+            return self.greeting.record(frames)
+        return frames
 
     async def llm_node(
         self, chat_ctx: lk_llm.ChatContext, tools: list[lk_llm.Tool], model_settings: ModelSettings

@@ -17,11 +17,13 @@ MAX_TRIM_SECONDS = 0.5  # never drop more than this (a reply that starts with a 
 async def trim_leading_silence(
     frames: AsyncIterable[rtc.AudioFrame], max_trim: float = MAX_TRIM_SECONDS
 ) -> AsyncIterator[rtc.AudioFrame]:
-    trimmed, sounding = 0, False  # samples per channel dropped so far
+    """The frames from the first sound on. The first frame's userdata (LiveKit stamps there when
+    the text reached the TTS, for its time-to-first-sentence metric) moves to the first frame
+    kept."""
+    trimmed, stamp = 0, None  # samples per channel dropped so far; the first frame's userdata
     async for frame in frames:
-        if sounding:
-            yield frame
-            continue
+        if stamp is None:
+            stamp = dict(frame.userdata)
         samples = np.frombuffer(frame.data, dtype=np.int16)
         loud = np.flatnonzero(np.abs(samples) >= QUIET_AMPLITUDE)
         per_channel = frame.samples_per_channel
@@ -29,16 +31,18 @@ async def trim_leading_silence(
         if not len(loud) and per_channel <= budget:
             trimmed += per_channel
             continue  # a silent frame, dropped
-        sounding = True
         first = int(loud[0]) // frame.num_channels if len(loud) else per_channel
         keep_from = min(max(0, first - int(PRE_ROLL_SECONDS * frame.sample_rate)), budget)
-        if keep_from <= 0:
-            yield frame
-            continue
-        rest = samples[keep_from * frame.num_channels :]
-        yield rtc.AudioFrame(
-            rest.tobytes(), frame.sample_rate, frame.num_channels, per_channel - keep_from
-        )
+        if keep_from > 0:
+            rest = samples[keep_from * frame.num_channels :]
+            frame = rtc.AudioFrame(
+                rest.tobytes(), frame.sample_rate, frame.num_channels, per_channel - keep_from
+            )
+        frame.userdata.update(stamp)
+        yield frame
+        break
+    async for frame in frames:  # the rest, untouched
+        yield frame
 
 
 class TrimmedSpeech(Agent):

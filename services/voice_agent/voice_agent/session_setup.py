@@ -13,6 +13,7 @@ from voice_common.projects import ProjectStore
 
 from .agent import ProjectAssistant, SessionData
 from .docs_search import get_index
+from .greeting import Greeting, GreetingAudio, default_folder, greeting_text
 from .memory import previous_turns
 from .providers import session_llm, session_stt, session_tts
 from .settings import WorkerSettings
@@ -72,4 +73,10 @@ async def build_agent(
         filler_delay=settings.tool_filler_delay_seconds,
     )
     agent.trim_leading_silence = settings.tts_trim_leading_silence
+    text = greeting_text(data.language, returning=bool(memory))
+    if settings.prepared_greeting and text is not None:
+        folder = settings.greeting_audio_dir or default_folder()
+        agent.greeting = Greeting(
+            text, settings.voice_identity(data.language), GreetingAudio(folder)
+        )
     return agent

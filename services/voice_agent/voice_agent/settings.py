@@ -226,6 +226,17 @@ class WorkerSettings(CommonSettings):
         "user off in a pause (docs/benchmarks.md measures both); LiveKit's end-of-turn model "
         "refuses less than 0.25.",
     )
+    prepared_greeting: bool = Field(
+        True,
+        description="Greet with a fixed sentence (English; other languages ask the LLM) whose "
+        "audio is synthesized once per voice and kept in GREETING_AUDIO_DIR: no LLM round trip "
+        "before the first words. false: the LLM writes every greeting.",
+    )
+    greeting_audio_dir: Path | None = Field(
+        None,
+        description="Folder of the prepared greetings' audio, shared by the worker's job "
+        "processes; empty: `voice-agent-greetings` in the system's temporary folder.",
+    )
     tts_trim_leading_silence: bool = Field(
         True,
         description="Drop the near-silence a TTS puts before a reply's first word (at most "
@@ -282,6 +293,16 @@ class WorkerSettings(CommonSettings):
         field = KEY_OF.get(provider)  # type: ignore[call-overload]
         secret: SecretStr | None = getattr(self, field) if field else None
         return secret.get_secret_value() if secret else None
+
+    def voice_identity(self, language: str) -> str:
+        """What a sentence's synthesized audio depends on besides its text."""
+        provider = self.chosen_providers()[2]
+        voice = {
+            TTSProvider.openai: f"{self.openai_tts_model}/{self.openai_tts_voice}",
+            TTSProvider.sarvam: f"{self.sarvam_tts_model}/{self.sarvam_tts_speaker}",
+            TTSProvider.piper: str(self.piper_voice),
+        }.get(provider, "")
+        return f"{provider.value}/{voice}/{language}"
 
     def chosen_providers(self) -> tuple[STTProvider, LLMProvider, TTSProvider]:
         """The preset's providers, each overridden by its explicit setting."""

@@ -92,7 +92,11 @@ class Worker(ManagedProcess):
 
 
 def start_worker(env: dict[str, str], log_dir: Path, name: str = "voice-agent-worker") -> Worker:
-    """Start it with `env` (from `worker_env`); ready once it has registered with livekit-server."""
+    """Start it with `env` (from `worker_env`); ready once it has registered with livekit-server.
+    Its prepared greetings are kept in a folder of its own (under `log_dir`) unless `env` names
+    one: a new worker speaks its first greeting through its TTS, as a new deployment does."""
+    greetings = log_dir / f"greetings-{name}-{env.get('WORKER_HTTP_PORT', '')}"
+    env = {"GREETING_AUDIO_DIR": str(greetings), **env}
     proc = spawn(name, [sys.executable, "-m", "voice_agent", "start"], log_dir, env)
     registered = lambda: bool(find_log_records(proc.log_text(), WORKER_READY))  # noqa: E731
     wait_until(proc, registered, "registering with LiveKit")
