@@ -60,6 +60,11 @@ async def seed(redis: Redis, user_id: str, created_at: datetime, **fields: str) 
     return sid
 
 
+async def inspect(client: httpx.AsyncClient, **params: object) -> httpx.Response:
+    """GET the session list with the operator token."""
+    return await client.get(SESSIONS, params=params, headers=AUTH)
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text
     error = response.json()["error"]
@@ -104,20 +109,19 @@ async def test_per_user_endpoints_need_no_token(client, redis):
 
 async def test_every_users_sessions_newest_first_in_pages(client, redis):
     day = a_window()
-    ids = [
-        await seed(redis, f"user{n % 2}", day + timedelta(minutes=n))
-        for n in range(5)
-    ]  # fmt: skip
+    ids = [await seed(redis, f"user{n % 2}", day + timedelta(minutes=n)) for n in range(5)]
     window = {"created_from": day.isoformat(), "created_to": (day + timedelta(hours=1)).isoformat()}
 
-    first = (await client.get(SESSIONS, params={**window, "limit": 2}, headers=AUTH)).json()
-    second = (await client.get(SESSIONS, params={**window, "limit": 2, "offset": 2}, headers=AUTH)).json()  # fmt: skip
-    last = (await client.get(SESSIONS, params={**window, "limit": 2, "offset": 4}, headers=AUTH)).json()  # fmt: skip
+    first = (await inspect(client, **window, limit=2)).json()
+    second = (await inspect(client, **window, limit=2, offset=2)).json()
+    last = (await inspect(client, **window, limit=2, offset=4)).json()
 
     pages = [first, second, last]
     assert [[s["session_id"] for s in p["sessions"]] for p in pages] == [
-        ids[4:2:-1], ids[2:0:-1], ids[0:1]
-    ]  # fmt: skip
+        ids[4:2:-1],
+        ids[2:0:-1],
+        ids[0:1],
+    ]
     assert [p["next_offset"] for p in pages] == [2, 4, None]
     row = last["sessions"][0]
     assert row["user_id"] == "user0" and row["agent_id"] == "pm-agent"
@@ -142,10 +146,11 @@ async def test_filters_by_user_status_and_date(client, redis):
     start, end = day.isoformat(), (day + timedelta(hours=5)).isoformat()
     assert await listed(created_from=start, created_to=end, status="ended") == [other_user, ended]
     assert await listed(
-        user_id=user, created_from=(day + timedelta(hours=1)).isoformat(),
+        user_id=user,
+        created_from=(day + timedelta(hours=1)).isoformat(),
         created_to=(day + timedelta(hours=3)).isoformat(),
-    ) == [active]  # fmt: skip
-    row = (await client.get(SESSIONS, params={"user_id": user, "status": "ended"}, headers=AUTH)).json()  # fmt: skip
+    ) == [active]
+    row = (await inspect(client, user_id=user, status="ended")).json()
     assert row["sessions"][0]["end_reason"] == "user_left"
 
 
@@ -180,9 +185,13 @@ async def test_an_expired_record_is_skipped(client, redis):
 async def test_one_session_is_its_redis_record(client, redis):
     at = datetime.now(UTC)
     sid = await seed(
-        redis, "inspected", at, status="ended", end_reason="user_left",
+        redis,
+        "inspected",
+        at,
+        status="ended",
+        end_reason="user_left",
         usage=json.dumps({"user_turns": 1, "agent_turns": 1, "tool_calls": 1}),
-    )  # fmt: skip
+    )
     entries = [
         UserTurn(text="What is the status of Apollo?", latency=LatencyStages(stt_delay=0.3), at=at),
         ToolCall(
@@ -191,14 +200,14 @@ async def test_one_session_is_its_redis_record(client, redis):
             output="on track",
             is_error=False,
             at=at,
-        ),  # fmt: skip
+        ),
         AgentTurn(
             text="Apollo is on track.",
             latency=LatencyStages(
                 end_of_turn_delay=0.5, llm_ttft=0.2, tts_ttfb=0.1, voice_to_voice=0.9
             ),
             at=at,
-        ),  # fmt: skip
+        ),
     ]
     await redis.rpush(keys.transcript(sid), *[entry.model_dump_json() for entry in entries])
 
@@ -228,13 +237,13 @@ async def test_one_session_is_its_redis_record(client, redis):
     ],
 )
 async def test_bad_filters_422(client, params, field):
-    error = assert_error(await client.get(SESSIONS, params=params, headers=AUTH), 422, "validation_error")  # fmt: skip
+    error = assert_error(await inspect(client, **params), 422, "validation_error")
     assert field in error["message"]
 
 
 async def test_a_date_range_backwards_422(client):
     params = {"created_from": "2026-02-01T00:00:00Z", "created_to": "2026-01-01T00:00:00Z"}
-    error = assert_error(await client.get(SESSIONS, params=params, headers=AUTH), 422, "validation_error")  # fmt: skip
+    error = assert_error(await inspect(client, **params), 422, "validation_error")
     assert "created_from" in error["message"]
 
 
