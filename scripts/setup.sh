@@ -72,7 +72,7 @@ ensure_frontend() {
     say "installing the web client's npm packages (npm ci)"
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html frontend/package.json -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
+  if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html frontend/inspector.html frontend/vite.config.ts frontend/package.json -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
     say "building the web client (npm run build)"
     (cd frontend && npm run build --silent)
   fi
