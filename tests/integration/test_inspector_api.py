@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from harness.session_api import INSPECTOR_TOKEN
-from session_api.store import SessionRecord, SessionStore
+from harness.session_records import append_entries, seed_session
 from voice_common import redis_keys as keys
 from voice_common.transcript import AgentTurn, LatencyStages, ToolCall, UserTurn
 
@@ -39,25 +39,6 @@ def a_window() -> datetime:
     """The start of a day of this test's own, years ahead, so that no other session (and no
     retention trim, which removes the oldest) falls into it."""
     return datetime(2090, 1, 1, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 20_000)
-
-
-async def seed(redis: Redis, user_id: str, created_at: datetime, **fields: str) -> str:
-    """A session record as session-api writes it, plus `fields` (status, end_reason, usage)."""
-    sid = uuid.uuid4().hex
-    record = SessionRecord(
-        session_id=sid,
-        user_id=user_id,
-        agent_id="pm-agent",
-        room=f"voice-{sid}",
-        identity=f"user-{user_id}",
-        language="en-US",
-        created_at=created_at,
-        expires_at=created_at + timedelta(minutes=15),
-    )
-    await SessionStore(redis, retention_seconds=86400).create(record)
-    if fields:
-        await redis.hset(keys.session(sid), mapping=fields)
-    return sid
 
 
 async def inspect(client: httpx.AsyncClient, **params: object) -> httpx.Response:
@@ -101,7 +82,7 @@ async def test_off_without_a_configured_token_even_with_one_sent(in_process_api)
 
 async def test_per_user_endpoints_need_no_token(client, redis):
     user = f"u{uuid.uuid4().hex[:12]}"
-    sid = await seed(redis, user, datetime.now(UTC))
+    sid = await seed_session(redis, user, datetime.now(UTC))
     assert (await client.get(f"/api/voice/session/{sid}")).status_code == 200
     listed = (await client.get("/api/voice/sessions", params={"user_id": user})).json()
     assert [s["session_id"] for s in listed["sessions"]] == [sid]
@@ -109,7 +90,7 @@ async def test_per_user_endpoints_need_no_token(client, redis):
 
 async def test_every_users_sessions_newest_first_in_pages(client, redis):
     day = a_window()
-    ids = [await seed(redis, f"user{n % 2}", day + timedelta(minutes=n)) for n in range(5)]
+    ids = [await seed_session(redis, f"user{n % 2}", day + timedelta(minutes=n)) for n in range(5)]
     window = {"created_from": day.isoformat(), "created_to": (day + timedelta(hours=1)).isoformat()}
 
     first = (await inspect(client, **window, limit=2)).json()
@@ -131,10 +112,10 @@ async def test_every_users_sessions_newest_first_in_pages(client, redis):
 async def test_filters_by_user_status_and_date(client, redis):
     day = a_window()
     user = f"u{uuid.uuid4().hex[:12]}"
-    ended = await seed(redis, user, day, status="ended", end_reason="user_left")
-    active = await seed(redis, user, day + timedelta(hours=2), status="active")
-    created = await seed(redis, user, day + timedelta(hours=4))
-    other_user = await seed(redis, "someone-else", day + timedelta(hours=1), status="ended")
+    ended = await seed_session(redis, user, day, status="ended", end_reason="user_left")
+    active = await seed_session(redis, user, day + timedelta(hours=2), status="active")
+    created = await seed_session(redis, user, day + timedelta(hours=4))
+    other_user = await seed_session(redis, "someone-else", day + timedelta(hours=1), status="ended")
 
     async def listed(**params: str) -> list[str]:
         response = await client.get(SESSIONS, params=params, headers=AUTH)
@@ -158,7 +139,7 @@ async def test_status_filter_pages_across_skipped_sessions(client, redis):
     day = a_window()
     statuses = ["ended", "active", "ended", "active", "ended", "ended"]
     ids = [
-        await seed(redis, "pager", day + timedelta(minutes=n), status=status)
+        await seed_session(redis, "pager", day + timedelta(minutes=n), status=status)
         for n, status in enumerate(statuses)
     ]
     ended = [sid for sid, status in zip(ids, statuses, strict=True) if status == "ended"][::-1]
@@ -174,8 +155,8 @@ async def test_status_filter_pages_across_skipped_sessions(client, redis):
 
 async def test_an_expired_record_is_skipped(client, redis):
     day = a_window()
-    kept = await seed(redis, "expiry", day)
-    gone = await seed(redis, "expiry", day + timedelta(minutes=1))
+    kept = await seed_session(redis, "expiry", day)
+    gone = await seed_session(redis, "expiry", day + timedelta(minutes=1))
     await redis.delete(keys.session(gone))
     window = {"created_from": day.isoformat(), "created_to": (day + timedelta(hours=1)).isoformat()}
     page = (await client.get(SESSIONS, params=window, headers=AUTH)).json()
@@ -184,7 +165,7 @@ async def test_an_expired_record_is_skipped(client, redis):
 
 async def test_one_session_is_its_redis_record(client, redis):
     at = datetime.now(UTC)
-    sid = await seed(
+    sid = await seed_session(
         redis,
         "inspected",
         at,
@@ -209,7 +190,7 @@ async def test_one_session_is_its_redis_record(client, redis):
             at=at,
         ),
     ]
-    await redis.rpush(keys.transcript(sid), *[entry.model_dump_json() for entry in entries])
+    await append_entries(redis, sid, *entries)
 
     response = await client.get(f"{SESSIONS}/{sid}", headers=AUTH)
     assert response.status_code == 200, response.text
