@@ -30,7 +30,7 @@ async def seed_session(redis: Redis, user_id: str, created_at: datetime, **field
     )
     await SessionStore(redis, retention_seconds=86400).create(record)
     if fields:
-        await redis.hset(keys.session(sid), mapping=fields)
+        await redis.hset(keys.session(sid), mapping=dict(fields.items()))
     return sid
 
 
