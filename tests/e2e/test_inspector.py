@@ -1,9 +1,10 @@
 """The session inspector (/inspector) in real headless Chromium, behind the real nginx and
 session API: the list and its filters, a session's timeline against its Redis record, a live
-session updating as entries arrive, and what the page says without the operator token.
+session updating as entries arrive, what the page says without the operator token, and a real
+conversation with the worker followed from the inspector as it happens.
 
-Sessions are written into Redis as session-api and the worker write them
-(`harness.session_records`), so each test controls states and times exactly."""
+Except in the last test, sessions are written into Redis as session-api and the worker write
+them (`harness.session_records`), so each test controls states and times exactly."""
 
 from __future__ import annotations
 
@@ -11,14 +12,23 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from harness.browser import BrowserPage, LaunchPage, artifact, expect, route_session_api
+from harness.browser import (
+    BrowserPage,
+    LaunchPage,
+    artifact,
+    expect,
+    microphone_flags,
+    route_session_api,
+)
 from harness.session_api import INSPECTOR_TOKEN
 from harness.session_records import append_entries, seed_session
+from harness.voice_page import AGENT_JOIN_S, AGENT_REPLY_S, AGENT_STATE, QUESTION
 from voice_common import redis_keys as keys
 from voice_common.transcript import AgentTurn, LatencyStages, ToolCall, UserTurn
 
@@ -234,3 +244,57 @@ async def test_with_no_token_configured_the_page_says_how_to_enable_it(
     await expect(alert).to_contain_text("Set INSPECTOR_TOKEN")
     await expect(page.locator("#token-form")).to_be_hidden()
     await page.screenshot(path=artifact("inspector-off.png"))
+
+
+async def test_a_real_conversation_shows_as_it_happens(
+    launch_page: LaunchPage, web_server: str, voice_worker, silence_wav: Path, redis: Redis
+) -> None:
+    """The voice page holds a conversation with the real worker while the inspector, in another
+    tab, shows its turns, the tool call and the latency the worker recorded, then its end."""
+    browser = await launch_page(microphone_flags(silence_wav))
+    voice = browser.page
+    await voice.goto(web_server)
+    async with voice.expect_response("**/api/voice/session") as created:
+        await voice.get_by_role("button", name="Enable Voice").click()
+    sid = (await (await created.value).json())["session_id"]
+    await expect(voice.locator(AGENT_STATE)).to_have_attribute(
+        "data-state", "listening", timeout=AGENT_JOIN_S * 1000
+    )
+
+    inspector = await voice.context.new_page()
+    await inspector.add_init_script(
+        f"window.sessionStorage.setItem('inspector-token', {json.dumps(INSPECTOR_TOKEN)})"
+    )
+    await inspector.goto(f"{web_server}/inspector#session={sid}")
+    await expect(inspector.locator("#detail-live")).to_be_visible()
+
+    await voice.get_by_label("Type a message").fill(QUESTION)
+    await voice.get_by_role("button", name="Send").click()
+    timeline = inspector.locator("#timeline > li")
+    await expect(timeline.filter(has_text=QUESTION)).to_have_count(1, timeout=AGENT_REPLY_S * 1000)
+    await expect(
+        inspector.locator('#timeline li[data-entry-type="tool"]').filter(
+            has_text="get_project_status"
+        )
+    ).to_have_count(1, timeout=AGENT_REPLY_S * 1000)
+    answer = inspector.locator('#timeline li[data-entry-type="agent"]').filter(has_text="Apollo is")
+    await expect(answer).to_have_count(1, timeout=AGENT_REPLY_S * 1000)
+    await expect(answer.locator('.stage[data-stage="llm_ttft"]')).to_have_count(1)
+
+    # What the inspector shows is what the worker wrote to Redis, entry for entry.
+    stored = [json.loads(line) for line in await redis.lrange(keys.transcript(sid), 0, -1)]
+    shown = await timeline.evaluate_all("items => items.map(i => i.dataset.entryType)")
+    assert shown == [entry["type"] for entry in stored[: len(shown)]]
+    await inspector.screenshot(path=artifact("inspector-live-conversation.png"), full_page=True)
+
+    await voice.get_by_role("button", name="End session").click()
+    await expect(inspector.locator("#detail")).to_have_attribute(
+        "data-status", "ended", timeout=LIVE_UPDATE_MS
+    )
+    await expect(inspector.locator('#detail-facts dd[data-fact="end reason"]')).to_have_text(
+        "ended_by_client"
+    )
+    await expect(inspector.locator("#detail-live")).to_be_hidden()
+    row = inspector.locator(f'#sessions tr[data-session-id="{sid}"]')
+    await expect(row).to_have_attribute("data-status", "ended")
+    await expect(row).to_contain_text("ended_by_client")

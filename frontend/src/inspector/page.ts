@@ -191,10 +191,17 @@ export class InspectorPage {
       return;
     }
     if (sessionId !== this.selected) return; // another session was opened meanwhile
+    const wasLive = this.state !== null && isLive(this.state.status);
     this.state = state;
     this.showSession(state);
     if (isLive(state.status)) {
-      this.pollTimer = window.setTimeout(() => void this.loadSession(), POLL_MS);
+      // The list's row of a live session changes too (entries, status): read both again.
+      this.pollTimer = window.setTimeout(() => {
+        void this.loadList();
+        void this.loadSession();
+      }, POLL_MS);
+    } else if (wasLive) {
+      void this.loadList(); // its row shows the end
     }
   }
 
