@@ -14,6 +14,14 @@ export default defineConfig({
     },
   },
   build: {
+    // Two pages in one bundle: the voice page and the session inspector (shared modules are
+    // split into common chunks).
+    rollupOptions: {
+      input: {
+        main: "index.html",
+        inspector: "inspector.html",
+      },
+    },
     // livekit-client alone is about 580 kB minified (160 kB gzipped); the page's own code is small.
     chunkSizeWarningLimit: 700,
   },

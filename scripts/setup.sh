@@ -2,8 +2,10 @@
 # Installs what `make test` and `make dev` need, on a fresh Debian/Ubuntu machine with Python 3.11+.
 # Idempotent and cached: each step is skipped when its result is already there.
 #   uv (PyPI) -> .venv with every workspace package (uv sync --frozen)
-#   redis-server, nginx, chromium, libportaudio2 (Debian packages, when running as root)
+#   redis-server, nginx, chromium, firefox-esr, pulseaudio, libportaudio2 (Debian packages, when
+#     running as root)
 #   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
+#   geckodriver 0.37.1, Firefox's WebDriver (built from its crate into ~/.cache/voice-stack/bin)
 #   the web client's npm packages and build (frontend/dist)
 # `scripts/setup.sh bench` also installs what the benchmarks use (wrk).
 # `scripts/setup.sh docker` sets up what the compose tests need: the Docker engine (Debian's
@@ -13,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LIVEKIT_VERSION=1.13.5
+GECKODRIVER_VERSION=0.37.1
 UV_VERSION=0.13.9
 TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/voice-stack/bin"
 export PATH="$TOOLS_BIN:$PATH"
@@ -66,13 +69,31 @@ ensure_livekit() {
   livekit_ok || fail "built livekit-server does not report version $LIVEKIT_VERSION"
 }
 
+geckodriver_ok() {
+  command -v geckodriver >/dev/null &&
+    geckodriver --version 2>/dev/null | head -1 | grep -q "geckodriver $GECKODRIVER_VERSION"
+}
+
+# geckodriver from its crate: `cargo install` puts it in $TOOLS_BIN (its --root is the folder
+# above). Debian's Rust is too old for it; rustup's is found on PATH or in ~/.cargo/bin.
+ensure_geckodriver() {
+  geckodriver_ok && return
+  local cargo
+  cargo=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
+  [ -x "$cargo" ] ||
+    fail "geckodriver $GECKODRIVER_VERSION not found and Rust is not installed: install Rust with rustup (Debian's rustc is too old for it) or put geckodriver $GECKODRIVER_VERSION on PATH"
+  say "building geckodriver $GECKODRIVER_VERSION from its crate (a few minutes, once)"
+  "$cargo" install geckodriver --version "$GECKODRIVER_VERSION" --locked --quiet --root "$(dirname "$TOOLS_BIN")"
+  geckodriver_ok || fail "built geckodriver does not report version $GECKODRIVER_VERSION"
+}
+
 ensure_frontend() {
   command -v npm >/dev/null || fail "npm is missing: install Node.js 22.22 or later with npm"
   if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
     say "installing the web client's npm packages (npm ci)"
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html frontend/package.json -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
+  if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html frontend/inspector.html frontend/vite.config.ts frontend/package.json -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
     say "building the web client (npm run build)"
     (cd frontend && npm run build --silent)
   fi
@@ -143,9 +164,14 @@ command -v redis-server >/dev/null || apt_install redis-server
 command -v nginx >/dev/null || apt_install nginx-light
 # The browser tests drive Debian's Chromium (never a downloaded browser build).
 command -v chromium >/dev/null || apt_install chromium
+# And Debian's Firefox, through geckodriver; its microphone and speaker are a private PulseAudio
+# server the tests start (Firefox cannot capture from a file).
+command -v firefox-esr >/dev/null || apt_install firefox-esr
+{ command -v pulseaudio >/dev/null && command -v paplay >/dev/null; } || apt_install pulseaudio pulseaudio-utils
 # The worker's console mode (`python -m voice_agent console`, even with --text) loads PortAudio.
 portaudio_ok || apt_install libportaudio2
 ensure_livekit
+ensure_geckodriver
 ensure_frontend
 if [ "${1:-}" = bench ]; then
   command -v wrk >/dev/null || apt_install wrk

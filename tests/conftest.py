@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -170,22 +171,38 @@ async def client(session_api: SessionApi) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def app_client(
+def in_process_api(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The session API app in this process (httpx's ASGI transport, lifespan run) on the real
-    Redis, with a LiveKit address where nothing listens: for the HTTP-only checks (bad input,
-    405/413/422) that never reach LiveKit."""
+) -> Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """`async with in_process_api(**overrides) as client`: the session API app in this process
+    (httpx's ASGI transport, lifespan run) on the real Redis, with the test settings and
+    `overrides` (`INSPECTOR_TOKEN=""`...), and a LiveKit address where nothing listens: for the
+    HTTP-only checks (bad input, 401/405/413/422) that never reach LiveKit."""
     from session_api.main import create_app
 
-    env = api_env(UnreachableLiveKit(), redis_server.url, 0, **TEST_SETTINGS)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    app = create_app()
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            yield client
+    @asynccontextmanager
+    async def open_client(**overrides: str) -> AsyncIterator[httpx.AsyncClient]:
+        env = api_env(UnreachableLiveKit(), redis_server.url, 0, **{**TEST_SETTINGS, **overrides})
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        app = create_app()
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1"
+            ) as client:
+                yield client
+
+    return open_client
+
+
+@pytest.fixture
+async def app_client(
+    in_process_api: Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The session API app in this process with the test settings (see `in_process_api`)."""
+    async with in_process_api() as client:
+        yield client
 
 
 @pytest.fixture

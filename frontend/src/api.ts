@@ -58,12 +58,18 @@ export function failureFromResponse(status: number, body: unknown, retryAfter: s
   };
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One call of the session API: its JSON answer, or an `ApiFailure`. */
+export async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: body === undefined ? headers : { ...headers, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

@@ -20,13 +20,16 @@ from harness.browser import (
     with_leading_silence,
 )
 from harness.speech_samples import synthesize_wav
-
-QUESTION = "What is the status of Apollo?"
-# An RMS level above this is sound, not silence (speech is around 0.05 to 0.3).
-HEARD = re.compile(r"^(?!0\.00)\d+\.\d+$")  # >= 0.01, as the page writes it (4 decimals)
-# Bounds for waits on the stack: a job starts (models load), Whisper and Piper run on CPU.
-AGENT_REPLY_S = 90
-AGENT_JOIN_S = 45
+from harness.voice_page import (
+    AGENT_JOIN_S,
+    AGENT_METER,
+    AGENT_REPLY_S,
+    HEARD,
+    QUESTION,
+    TYPED_QUESTION,
+    USER_METER,
+    transcript_lines,
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,7 @@ def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def lines(page: BrowserPage, speaker: str, text: str | re.Pattern[str]):
-    return page.page.locator(f'#transcript li[data-speaker="{speaker}"]').filter(has_text=text)
+    return page.page.locator(transcript_lines(speaker)).filter(has_text=text)
 
 
 async def session_end(api_url: str, session_id: str) -> tuple[str, str | None]:
@@ -71,10 +74,10 @@ async def test_a_spoken_question_gets_a_spoken_answer(
     )
 
     # The agent was heard (level measured on the received track) and so was the microphone.
-    await expect(page.locator("#agent-meter")).to_have_attribute(
+    await expect(page.locator(AGENT_METER)).to_have_attribute(
         "data-max-level", HEARD, timeout=15_000
     )
-    await expect(page.locator("#user-meter")).to_have_attribute("data-max-level", HEARD)
+    await expect(page.locator(USER_METER)).to_have_attribute("data-max-level", HEARD)
     await page.screenshot(path=artifact("web-client-conversation.png"))
 
     await expect(reply).to_have_attribute("data-final", "true", timeout=AGENT_REPLY_S * 1000)
@@ -116,11 +119,11 @@ async def test_a_typed_message_gets_an_answer_using_only_the_keyboard(
     # Once connected, the focus is in the text box: type and press Enter.
     message = page.get_by_label("Type a message")
     await expect(message).to_be_focused()
-    await page.keyboard.type("What is the status of Mercury?")
+    await page.keyboard.type(TYPED_QUESTION)
     await page.keyboard.press("Enter")
     await expect(message).to_have_value("")
 
-    await expect(lines(browser, "user", "What is the status of Mercury?")).to_have_count(1)
+    await expect(lines(browser, "user", TYPED_QUESTION)).to_have_count(1)
     await expect(lines(browser, "agent", "Mercury is").first).to_be_visible(
         timeout=AGENT_REPLY_S * 1000
     )
@@ -174,7 +177,7 @@ async def test_blocked_audio_shows_start_audio_until_clicked(
     assert await page.locator("#audio-sink audio").evaluate("audio => audio.paused") is False
     await page.get_by_label("Type a message").fill("What is the status of Apollo?")
     await page.get_by_role("button", name="Send").click()
-    await expect(page.locator("#agent-meter")).to_have_attribute(
+    await expect(page.locator(AGENT_METER)).to_have_attribute(
         "data-max-level", HEARD, timeout=AGENT_REPLY_S * 1000
     )
     await page.get_by_role("button", name="End session").click()

@@ -20,8 +20,8 @@ from harness.browser import (
     route_session_api,
 )
 from harness.processes import free_port
+from harness.voice_page import AGENT_JOIN_S, MICROPHONE_BLOCKED, MICROPHONE_HOW_TO
 
-AGENT_JOIN_S = 45
 # For sessions that must not start an agent job: a dispatch no worker serves. (A session deleted
 # right after it was created would otherwise still get its agent, alone in a room LiveKit
 # creates again, holding a worker slot until the room's empty timeout.)
@@ -63,8 +63,8 @@ async def test_a_refused_microphone_says_how_to_allow_it_and_typing_still_works(
     await page.get_by_role("button", name="Enable Voice").click()
 
     problem = page.get_by_role("alert")
-    await expect(problem).to_contain_text("Microphone access is blocked")
-    await expect(problem).to_contain_text("Allow the microphone")
+    await expect(problem).to_contain_text(MICROPHONE_BLOCKED)
+    await expect(problem).to_contain_text(MICROPHONE_HOW_TO)
     await expect(page.get_by_role("button", name="Try microphone again")).to_be_visible()
     await page.screenshot(path=artifact("web-client-microphone-blocked.png"))
     # The session goes on without the microphone: typed messages get answers.

@@ -20,6 +20,7 @@ def clean_env(monkeypatch, tmp_path):
         "LIVEKIT_API_SECRET",
         "CORS_ALLOW_ORIGINS",
         "AGENTS",
+        "INSPECTOR_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -87,3 +88,23 @@ def test_env_example_copied_verbatim_is_a_valid_configuration(tmp_path, monkeypa
     api, worker = Settings(), WorkerSettings()
     assert api.agents["pm-agent"].agent_name == worker.agent_name == "pm-agent"
     assert worker.stt_provider is None and worker.llm_temperature is None
+
+
+def test_production_refuses_a_short_inspector_token(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("LIVEKIT_API_KEY", "APIprod")
+    monkeypatch.setenv("LIVEKIT_API_SECRET", GOOD_SECRET)
+    monkeypatch.setenv("INSPECTOR_TOKEN", "too-short")
+    with pytest.raises(ValidationError, match="INSPECTOR_TOKEN of at least 32 characters"):
+        Settings()
+    monkeypatch.setenv("INSPECTOR_TOKEN", GOOD_SECRET)
+    settings = Settings()
+    assert settings.inspector_token is not None
+    assert GOOD_SECRET not in repr(settings), "the token must not show in reprs or logs"
+
+
+def test_inspector_is_off_by_default_and_any_token_goes_in_development(monkeypatch):
+    assert Settings().inspector_token is None
+    monkeypatch.setenv("INSPECTOR_TOKEN", "short")
+    token = Settings().inspector_token
+    assert token is not None and token.get_secret_value() == "short"

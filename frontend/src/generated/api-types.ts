@@ -88,6 +88,48 @@ export interface paths {
         readonly patch?: never;
         readonly trace?: never;
     };
+    readonly "/api/inspector/sessions": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /**
+         * List All Sessions
+         * @description Every user's sessions (or one user's), newest first, filtered by status and creation
+         *     time.
+         */
+        readonly get: operations["list_all_sessions_api_inspector_sessions_get"];
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
+    readonly "/api/inspector/sessions/{session_id}": {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        /**
+         * Inspect Session
+         * @description One session's record: status, end reason, participants, transcript (turns with their
+         *     latency stages, tool calls) and usage.
+         */
+        readonly get: operations["inspect_session_api_inspector_sessions__session_id__get"];
+        readonly put?: never;
+        readonly post?: never;
+        readonly delete?: never;
+        readonly options?: never;
+        readonly head?: never;
+        readonly patch?: never;
+        readonly trace?: never;
+    };
     readonly "/api/voice/agents/{agent_id}": {
         readonly parameters: {
             readonly query?: never;
@@ -302,6 +344,48 @@ export interface components {
         readonly HTTPValidationError: {
             /** Detail */
             readonly detail?: readonly components["schemas"]["ValidationError"][];
+        };
+        /** InspectorSessionPage */
+        readonly InspectorSessionPage: {
+            /**
+             * Sessions
+             * @description Newest first
+             */
+            readonly sessions: readonly components["schemas"]["InspectorSessionSummary"][];
+            /**
+             * Next Offset
+             * @description Pass as `offset` for the next page; null at the end
+             */
+            readonly next_offset: number | null;
+        };
+        /**
+         * InspectorSessionSummary
+         * @description One row of the inspector's session list.
+         */
+        readonly InspectorSessionSummary: {
+            /** Session Id */
+            readonly session_id: string;
+            /** User Id */
+            readonly user_id: string;
+            /** Agent Id */
+            readonly agent_id: string;
+            readonly status: components["schemas"]["SessionStatus"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            readonly created_at: string;
+            /** Active At */
+            readonly active_at: string | null;
+            /** Ended At */
+            readonly ended_at: string | null;
+            /** End Reason */
+            readonly end_reason: string | null;
+            /**
+             * Transcript Entries
+             * @description Entries in its transcript so far
+             */
+            readonly transcript_entries: number;
         };
         /**
          * LatencyStages
@@ -1064,6 +1148,130 @@ export interface operations {
             };
             /** @description Too Many Requests */
             readonly 429: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            readonly 503: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    readonly list_all_sessions_api_inspector_sessions_get: {
+        readonly parameters: {
+            readonly query?: {
+                readonly user_id?: string | null;
+                readonly status?: components["schemas"]["SessionStatus"] | null;
+                /** @description Created at or after (ISO 8601 with offset) */
+                readonly created_from?: string | null;
+                /** @description Created at or before (ISO 8601 with offset) */
+                readonly created_to?: string | null;
+                readonly limit?: number;
+                readonly offset?: number;
+            };
+            readonly header?: never;
+            readonly path?: never;
+            readonly cookie?: never;
+        };
+        readonly requestBody?: never;
+        readonly responses: {
+            /** @description Successful Response */
+            readonly 200: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["InspectorSessionPage"];
+                };
+            };
+            /** @description Unauthorized */
+            readonly 401: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            readonly 404: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            readonly 422: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            readonly 503: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    readonly inspect_session_api_inspector_sessions__session_id__get: {
+        readonly parameters: {
+            readonly query?: never;
+            readonly header?: never;
+            readonly path: {
+                /** @description Session id */
+                readonly session_id: string;
+            };
+            readonly cookie?: never;
+        };
+        readonly requestBody?: never;
+        readonly responses: {
+            /** @description Successful Response */
+            readonly 200: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["SessionState"];
+                };
+            };
+            /** @description Unauthorized */
+            readonly 401: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            readonly 404: {
+                headers: {
+                    readonly [name: string]: unknown;
+                };
+                content: {
+                    readonly "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            readonly 422: {
                 headers: {
                     readonly [name: string]: unknown;
                 };

@@ -24,7 +24,7 @@ from .livekit_gateway import LiveKitGateway
 from .metrics import ApiMetrics, RequestMetricsMiddleware
 from .rate_limit import RateLimiter
 from .routes import agents as agents_routes
-from .routes import health, projects, sessions, webhook
+from .routes import health, inspector, projects, sessions, webhook
 from .session_service import SessionService
 from .settings import Settings
 from .store import SessionStore
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (
         sessions.router,
+        inspector.router,
         agents_routes.router,
         projects.router,
         webhook.router,

@@ -130,6 +130,27 @@ class SessionPage(_Response):
     )
 
 
+class InspectorSessionSummary(_Response):
+    """One row of the inspector's session list."""
+
+    session_id: str
+    user_id: str
+    agent_id: str
+    status: SessionStatus
+    created_at: datetime
+    active_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    transcript_entries: int = Field(description="Entries in its transcript so far")
+
+
+class InspectorSessionPage(_Response):
+    sessions: list[InspectorSessionSummary] = Field(description="Newest first")
+    next_offset: int | None = Field(
+        description="Pass as `offset` for the next page; null at the end"
+    )
+
+
 class AgentStatus(_Response):
     """Whether the workers of an agent can hold a conversation, as they last reported."""
 

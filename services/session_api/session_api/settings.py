@@ -1,12 +1,12 @@
 """Session API configuration, read from the environment (and `.env`)."""
 
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from voice_common.settings import CommonSettings
+from voice_common.settings import MIN_PRODUCTION_SECRET_LENGTH, AppEnv, CommonSettings
 
 
 class AgentConfig(BaseModel):
@@ -91,6 +91,28 @@ class Settings(CommonSettings):
         "the worker registers as, see `AGENT_NAME`), default_language, and optionally "
         "display_name.",
     )
+
+    inspector_token: SecretStr | None = Field(
+        None,
+        description="Operator token of the session inspector (/inspector.html and "
+        "/api/inspector/...), sent as `Authorization: Bearer <token>`. Unset: the inspector is "
+        "off and its endpoints answer 401. It shows every user's conversations: use a long "
+        "random value (32+ characters in production), e.g. `openssl rand -hex 32`.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_short_inspector_token_in_production(self) -> Self:
+        token = self.inspector_token
+        if (
+            self.app_env is AppEnv.production
+            and token is not None
+            and len(token.get_secret_value()) < MIN_PRODUCTION_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"APP_ENV=production needs INSPECTOR_TOKEN of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (or leave it unset: inspector off)"
+            )
+        return self
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from voice_common.redis_keys import SessionStatus
 from voice_common.session_status import SessionTransitions
 
 USER_INDEX_MAX = 1000  # a user's index keeps this many newest sessions
+SESSIONS_INDEX_MAX = 10_000  # the index of every user's sessions keeps this many newest
 
 
 def utc_now() -> datetime:
@@ -62,6 +63,13 @@ class SessionStore:
             pipe.zadd(user_index, {sid: record.created_at.timestamp() * 1000})
             pipe.zremrangebyrank(user_index, 0, -USER_INDEX_MAX - 1)
             pipe.expire(user_index, self._retention)
+            pipe.zadd(keys.SESSIONS_INDEX, {sid: record.created_at.timestamp() * 1000})
+            pipe.zremrangebyrank(keys.SESSIONS_INDEX, 0, -SESSIONS_INDEX_MAX - 1)
+            pipe.zremrangebyscore(
+                keys.SESSIONS_INDEX,
+                "-inf",
+                (record.created_at.timestamp() - self._retention) * 1000,
+            )
             if redispatch_at is not None:
                 pipe.zadd(keys.AWAITING_AGENT, {sid: int(redispatch_at.timestamp() * 1000)})
             await pipe.execute()

@@ -7,6 +7,8 @@ One place names every key so that the two services cannot drift apart.
 - `session:{id}:transcript`   list: JSON turn entries appended by the worker, oldest first
 - `room:{room}`               string: the session id owning a LiveKit room (webhooks name rooms)
 - `user:{user_id}:sessions`   sorted set: session ids scored by creation time (ms)
+- `sessions:index`            sorted set: every user's session ids by creation time (ms), for
+                              the inspector (trimmed to the retention and 10 000 entries)
 - `sessions:active`           set: ids of sessions whose status is `active`
 - `sessions:awaiting_agent`   sorted set: sessions whose agent has not joined, by re-dispatch time
 - `session:{id}:agent_starting` string with TTL: a worker accepted the session's job (the
@@ -50,6 +52,8 @@ class SessionField(StrEnum):
 
 
 ACTIVE_SESSIONS = "sessions:active"
+# Every session by creation time (ms since epoch): the inspector's list across users.
+SESSIONS_INDEX = "sessions:index"
 # Sessions whose agent has not joined yet, scored by when to re-dispatch it (ms since epoch).
 AWAITING_AGENT = "sessions:awaiting_agent"
 

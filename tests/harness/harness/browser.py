@@ -146,14 +146,20 @@ LaunchPage = Callable[..., Awaitable[BrowserPage]]
 
 
 async def route_session_api(
-    page: Any, api_url: str, edit: Callable[[dict], None] | None = None
+    page: Any,
+    api_url: str,
+    edit: Callable[[dict], None] | None = None,
+    pattern: str = "**/api/voice/session**",
 ) -> None:
-    """Send the page's session API calls to the session API at `api_url` (another instance with
-    its own settings) instead of the one behind the web server; `edit` may change the JSON body
-    of a successful answer to the POST on its way to the page."""
+    """Send the page's session API calls (those matching `pattern`) to the session API at
+    `api_url` (another instance with its own settings) instead of the one behind the web server;
+    `edit` may change the JSON body of a successful answer to the POST on its way to the page."""
 
     async def forward(route: Any) -> None:
-        response = await route.fetch(url=api_url + urlsplit(route.request.url).path)
+        url = urlsplit(route.request.url)
+        response = await route.fetch(
+            url=api_url + url.path + (f"?{url.query}" if url.query else "")
+        )
         if edit is None or route.request.method != "POST" or not response.ok:
             await route.fulfill(response=response)
             return
@@ -161,7 +167,7 @@ async def route_session_api(
         edit(body)
         await route.fulfill(response=response, json=body)
 
-    await page.route("**/api/voice/session**", forward)
+    await page.route(pattern, forward)
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 TOOLS_BIN = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voice-stack" / "bin"
 LIVEKIT_VERSION = "1.13.5"
+GECKODRIVER_VERSION = "0.37.1"
 
 INSTALL_HINTS = {
     "redis-server": "install it: apt-get install redis-server (or run `make setup`)",
@@ -20,6 +21,13 @@ INSTALL_HINTS = {
     ),
     "nginx": "install it: apt-get install nginx-light (or run `make setup`)",
     "chromium": "install it: apt-get install chromium (or run `make setup`)",
+    "firefox-esr": "install it: apt-get install firefox-esr (or run `make setup`)",
+    "geckodriver": (
+        f"install it: `make setup`, or cargo install geckodriver --version {GECKODRIVER_VERSION} "
+        "--locked --root ~/.cache/voice-stack"
+    ),
+    "pulseaudio": "install it: apt-get install pulseaudio pulseaudio-utils (or run `make setup`)",
+    "paplay": "install it: apt-get install pulseaudio-utils (or run `make setup`)",
     "node": "install Node.js 22.22 or later, then `make setup` (npm ci in frontend/)",
     "libportaudio2": "install it: apt-get install libportaudio2 (or run `make setup`)",
 }

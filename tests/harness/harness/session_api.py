@@ -19,10 +19,14 @@ PROVIDER_KEYS = {
     "SARVAM_API_KEY": "fake-sarvam-key-for-tests-0123456789",
 }
 
+# The inspector's operator token in tests (INSPECTOR_TOKEN): 32+ characters, as production wants.
+INSPECTOR_TOKEN = "inspector-token-for-tests-0123456789abcdef"  # noqa: S105 - test value
+
 # What tests change from the defaults: no rate limits (tests create sessions fast), and the
 # dispatch watchdog off unless a test turns it on, so that API replicas started with their own
-# agent registries never claim each other's sessions.
+# agent registries never claim each other's sessions. The inspector is on (INSPECTOR_TOKEN).
 TEST_SETTINGS = {
+    "INSPECTOR_TOKEN": INSPECTOR_TOKEN,
     **PROVIDER_KEYS,
     "APP_ENV": "development",
     "RATE_LIMIT_PER_USER_PER_MINUTE": "0",

@@ -36,6 +36,14 @@ async def _create(services: AppServices, request: Request, body: SessionRequest)
     return await services.sessions.create(body)
 
 
+async def session_state(services: AppServices, session_id: str) -> SessionState:
+    """The session's record, or a 404."""
+    state = await services.store.get(session_id)
+    if state is None:
+        raise ApiError(404, "session_not_found", f"No session '{session_id}'")
+    return SessionState.model_validate(state)
+
+
 @router.post("/voice/session", status_code=201, response_model=SessionCreated, responses=_ERRORS)
 async def create_session(
     body: SessionRequest, request: Request, services: Services
@@ -65,10 +73,7 @@ async def create_token(body: TokenRequest, request: Request, services: Services)
 @router.get("/voice/session/{session_id}", response_model=SessionState, responses=_ERRORS)
 async def get_session(session_id: SessionId, services: Services) -> SessionState:
     """Status, timestamps, participants and transcript."""
-    state = await services.store.get(session_id)
-    if state is None:
-        raise ApiError(404, "session_not_found", f"No session '{session_id}'")
-    return SessionState.model_validate(state)
+    return await session_state(services, session_id)
 
 
 @router.delete("/voice/session/{session_id}", response_model=SessionState, responses=_ERRORS)
