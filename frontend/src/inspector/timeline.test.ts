@@ -21,6 +21,7 @@ describe("timeline", () => {
         text: "Apollo is on track.",
         interrupted: true,
         latency: { end_of_turn_delay: 0.5, llm_ttft: 0.2, tts_ttfb: 0.1, voice_to_voice: 0.9 },
+        timeline: {},
         at,
       },
     ];
@@ -42,12 +43,12 @@ describe("timeline", () => {
 
   it("tolerates fields and entry types a newer worker writes: kept, shown as stored", () => {
     const newer = [
-      { type: "agent", text: "Hi", interrupted: false, latency: {}, at, agent: "billing", timeline: [1] },
+      { type: "agent", text: "Hi", interrupted: false, latency: {}, at, agent: "billing", mood: [1] },
       { type: "handoff", from_agent: "triage", to_agent: "billing", at },
     ] as unknown as TranscriptEntry[];
     const [agent, handoff] = timeline(newer);
     expect(agent).toMatchObject({ kind: "agent", text: "Hi", waterfall: null });
-    expect(agent?.raw).toMatchObject({ agent: "billing", timeline: [1] });
+    expect(agent?.raw).toMatchObject({ agent: "billing", mood: [1] });
     expect(handoff).toEqual({ kind: "other", type: "handoff", at, raw: newer[1] });
   });
 });
