@@ -10,6 +10,7 @@ audio at the caller (the greeting).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import secrets
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from voice_common.logs import find_log_records
 MARKER = "bench-voice-join"
 JOIN_P95_MS = 300.0
 GREETING_P95_MS = {"openai": 700.0}  # preset -> target
+LLM_GREETING = {"PREPARED_GREETING": "false"}  # the greeting as it was: written by the LLM
 QUICK = {"join_sessions": 3}
 
 
@@ -186,6 +188,14 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
         print(f"join, {preset} preset", flush=True)
         results, load = await run_join(preset, args.join_sessions, run_dir / f"join-{preset}", args)
         runs.append(JoinRun(preset, results, load))
+    if "openai" in args.presets.split(","):  # what the prepared greeting buys
+        print("join, openai preset, the LLM writing the greeting", flush=True)
+        llm_args = copy.copy(args)
+        llm_args.worker_overrides = {**args.worker_overrides, **LLM_GREETING}
+        results, load = await run_join(
+            "openai", args.join_sessions, run_dir / "join-openai-llm-greeting", llm_args
+        )
+        runs.append(JoinRun("openai, LLM greeting", results, load))
     save_raw(run_dir, "join", runs)
     command = command_line()
     out = Output.of(args)
@@ -208,11 +218,14 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
         out.write_section(MARKER, body)
         whole = json.loads(out.json.read_text()) if out.json.exists() else {}
         greeting = {
-            run.preset: {"command": command, "sessions": len(run.results),
-                         "machine_busy_cores": round(run.load.machine_cores, 2),
-                         **run.greeting_ms()}
+            run.preset.replace(", LLM greeting", "_llm_greeting"): {
+                "command": command,
+                "sessions": len(run.results),
+                "machine_busy_cores": round(run.load.machine_cores, 2),
+                **run.greeting_ms(),
+            }
             for run in runs
-        }  # fmt: skip
+        }
         out.write_json("greeting", {**whole.get("greeting", {}), **greeting})
 
 

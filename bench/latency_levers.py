@@ -29,6 +29,7 @@ LEVERS: dict[str, dict[str, str]] = {
     "tts-pcm": {"OPENAI_TTS_FORMAT": "pcm"},
     "tts-mp3": {"OPENAI_TTS_FORMAT": "mp3"},
     "no-silence-trim": {"TTS_TRIM_LEADING_SILENCE": "false"},
+    "input-frames-20ms": {"AUDIO_INPUT_FRAME_MS": "20"},
     "latency-first-endpointing": {
         "VAD_MIN_SILENCE_DURATION": "0.25",
         "MIN_ENDPOINTING_DELAY": "0.2",

@@ -22,7 +22,7 @@ from . import metrics
 from .agent import SessionData
 from .job_end import JobEnd
 from .log_messages import JOB_STARTED
-from .session_setup import build_agent, build_session
+from .session_setup import build_agent, build_session, room_options
 from .settings import WorkerSettings
 from .transcript import TranscriptRecorder
 from .trouble import TroubleNotifier
@@ -78,7 +78,9 @@ async def entrypoint(ctx: JobContext) -> None:
         TroubleNotifier(session)
         session.on("close", job_end.session_closed)
         session.on("function_tools_executed", metrics.count_tool_calls)
-        await session.start(agent=agent, room=ctx.room, record=False)
+        await session.start(
+            agent=agent, room=ctx.room, record=False, room_options=room_options(settings)
+        )
     except Exception as exc:
         log.exception("job failed")
         job_end.end(EndReason.error(exc))

@@ -3,7 +3,7 @@
 
 from datetime import date
 
-from livekit.agents import AgentSession, APIConnectOptions
+from livekit.agents import AgentSession, APIConnectOptions, room_io
 from livekit.agents.inference import TurnDetector
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import silero
@@ -27,6 +27,12 @@ def session_conn_options(settings: WorkerSettings) -> SessionConnectOptions:
             max_retry=1, retry_interval=0.5, timeout=settings.llm_timeout_seconds
         ),
     )
+
+
+def room_options(settings: WorkerSettings) -> room_io.RoomOptions:
+    """How the session meets the room: the user's audio in frames of the configured size."""
+    audio = room_io.AudioInputOptions(frame_size_ms=settings.audio_input_frame_ms)
+    return room_io.RoomOptions(audio_input=audio)
 
 
 def build_session(

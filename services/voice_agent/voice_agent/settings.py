@@ -217,6 +217,14 @@ class WorkerSettings(CommonSettings):
     default_language: str = Field(
         "en-US", description="Language when the session names none (BCP 47)."
     )
+    audio_input_frame_ms: int = Field(
+        50,
+        ge=10,
+        le=100,
+        description="Size of the frames the user's audio reaches the VAD and STT in (LiveKit's "
+        "default 50): the end of speech waits for its frame to fill, so smaller frames save up "
+        "to that much latency, at more work per second.",
+    )
     vad_min_silence_duration: float = Field(
         0.55,
         ge=0.25,
