@@ -2,7 +2,7 @@
 agent joining the room (the server's `joined_at`, and as the caller saw it) and to the first agent
 audio at the caller (the greeting).
 
-    python bench/agent_join.py [--mode cloud] [--join-sessions 30] [--write]
+    python bench/agent_join.py [--presets local,openai,sarvam] [--join-sessions 30] [--write]
 
 `--quick` runs three sessions. Part of `python bench/voice.py all`.
 """

@@ -1,7 +1,7 @@
 """Capacity: N simultaneous conversations on one worker, level after level, with voice to voice
 p50/p95 and the CPU and memory (RSS and PSS of the worker's process tree) per conversation.
 
-    python bench/capacity.py [--mode cloud] [--levels 1,5,10,20] [--write]
+    python bench/capacity.py [--mode openai] [--levels 1,5,10,20] [--write]
 
 The callers run in processes of `CALLERS_PER_PROCESS` (`callers.py`). `--quick` runs levels 1
 and 2 with two turns each. Part of `python bench/voice.py all`.

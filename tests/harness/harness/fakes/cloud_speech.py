@@ -17,14 +17,11 @@ The worker talks to it through the real OpenAI plugins (`STT_PROVIDER=openai`,
   time). Each request's model, voice and formats are kept in `requests`.
 
 `add_routes` mounts both on another app (`harness.fakes.openai_preset` serves them beside the
-ScriptedLLM under one OpenAI root). `python -m harness.fakes.cloud_speech` serves this and a
-ScriptedLLM with the voice script on free loopback ports, prints their URLs as one JSON line and
-runs until SIGTERM.
+ScriptedLLM under one OpenAI root, and is what benchmarks run).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import io
@@ -41,7 +38,7 @@ import numpy as np
 from aiohttp import web
 from livekit import rtc
 
-from harness.fakes.loopback import LoopbackServer, serve_until_stopped
+from harness.fakes.loopback import LoopbackServer
 
 OPENAI_SAMPLE_RATE = 24000  # what the OpenAI TTS plugin decodes to
 MP3_BITRATE = 64000
@@ -209,38 +206,3 @@ class SimulatedCloudSpeech:
             await response.write(f"data: {json.dumps(done)}\n\n".encode())
         await response.write_eof()
         return response
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    from harness.fakes.scripted_llm import ScriptedLLM
-    from harness.fakes.voice_script import FIXED_REPLIES, RULES
-
-    llm = ScriptedLLM(RULES, first_token_delay=args.llm_first_token)
-    speech = SimulatedCloudSpeech(
-        stt_delay=args.stt_delay, tts_first_byte=args.tts_first_byte, transcript=args.transcript
-    )
-
-    async def start() -> dict[str, str]:
-        await llm.start()
-        await speech.start()
-        await speech.prepare(FIXED_REPLIES)
-        return {"llm_url": llm.url, "speech_url": speech.url}
-
-    async def stop() -> None:
-        await speech.stop()
-        await llm.stop()
-
-    await serve_until_stopped(start, stop)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the LLM and speech fakes on loopback.")
-    parser.add_argument("--llm-first-token", type=float, default=0.3)
-    parser.add_argument("--stt-delay", type=float, default=0.15)
-    parser.add_argument("--tts-first-byte", type=float, default=0.10)
-    parser.add_argument("--transcript", default="How are the projects going?")
-    asyncio.run(_serve(parser.parse_args()))
-
-
-if __name__ == "__main__":
-    main()
