@@ -68,7 +68,7 @@ fmt: ## Format the Python code
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-bench-voice: setup ## Voice latency, agent join and capacity with a scripted caller; writes docs/benchmarks.md
+bench-voice: setup ## Voice latency per preset, greeting, latency levers, end-of-turn cut-offs, capacity; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/voice.py all --write
 
 bench-soak: setup ## Six minutes of session churn plus conversations: errors and memory; writes docs/benchmarks.md
