@@ -255,17 +255,38 @@ def findings(runs: list[LatencyRun]) -> list[str]:
                 text += f"; against p95 {t95:.0f} ms: {verdict(v95 * 1000 <= t95)}"
             text += "."
         if run.preset != "local":
-            floor = run.timings.stt_final + run.timings.llm_first_token + run.timings.tts_first_byte
+            text += " " + what_stands_between(run, v50)
+        else:
+            vad = pct(run.span("VAD silence wait"), 50)
+            stt = pct(run.span("STT final after the speech's end"), 50)
             text += (
-                f" The simulated providers alone put {ms(floor)} ms on a reply that waits for "
-                f"all three (STT final {ms(run.timings.stt_final)} + LLM first token "
-                f"{ms(run.timings.llm_first_token)} + TTS first byte "
-                f"{ms(run.timings.tts_first_byte)})."
+                f" Whisper transcribes once the VAD has ended the speech: the final transcript "
+                f"comes {ms(stt)} ms after the end of speech (p50), of which the VAD's silence "
+                f"wait {ms(vad)} ms and Whisper on this CPU the other {ms(stt - vad)} ms."
             )
         if run.busy:
             text += " Taken on a busy machine."
         lines.append(text)
     return lines
+
+
+def what_stands_between(run: LatencyRun, v50: float) -> str:
+    """The p50 split into what the simulated providers take, what the audio's two trips
+    through livekit-server take, the LLM's first sentence, and the rest, all from this run."""
+    t = run.timings
+    providers = t.stt_final + t.llm_first_token + t.tts_first_byte
+    transport = 2 * pct(run.transport, 50)
+    sentence = pct(run.path("LLM first sentence"), 50)
+    rest = v50 - providers - transport - sentence
+    return (
+        f"Of the p50 {ms(v50)} ms, the simulated providers take {ms(providers)} ms when the "
+        f"reply waits for all three (STT final {ms(t.stt_final)} + LLM first token "
+        f"{ms(t.llm_first_token)} + TTS first byte {ms(t.tts_first_byte)}), the audio's two "
+        f"trips through livekit-server {ms(transport)} ms (twice the one-way p50), the LLM's "
+        f"first sentence at {t.llm_tokens_per_second:g} tokens/s {ms(sentence)} ms, and "
+        f"everything else {ms(rest)} ms (where the VAD places the end of speech after the last "
+        f"loud frame, {ms(run.vad_offset)} ms offline, is part of it)."
+    )
 
 
 # --- command line -----------------------------------------------------------------------------
