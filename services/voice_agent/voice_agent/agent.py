@@ -10,7 +10,6 @@ from real data: projects and tasks in Redis, and the documentation index. Bad in
 
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date
 
 from livekit.agents import Agent, APIError, ModelSettings, RunContext, ToolError, function_tool
@@ -19,7 +18,11 @@ from livekit.agents.types import FlushSentinel
 
 from voice_common.projects import ProjectError, ProjectStore, Task
 
+from .call_endings import end_call
 from .docs_search import DocsIndex
+from .session_data import SessionData
+
+__all__ = ["ProjectAssistant", "SessionData"]
 
 FILLER = "One moment, let me check that."
 LANGUAGE_NAMES = {
@@ -34,20 +37,12 @@ answers in the team's documentation. Use the tools for every fact about projects
 documentation; never invent data. Keep answers short and conversational: one to three
 sentences, no lists, no markdown, no emojis, because your words are spoken aloud. Say dates
 naturally. When a tool reports a problem, explain it and ask for what is missing.
+When the user says goodbye or needs nothing else, call end_call.
 Speak {language}. Today is {today}."""
 MEMORY_INSTRUCTIONS = (
     "\n\nYou have spoken with this user before. The end of your earlier conversations, "
     "oldest first (use it when the user refers back; do not recite it):\n"
 )
-
-
-@dataclass
-class SessionData:
-    """What the session's tools know about who they serve (the AgentSession userdata)."""
-
-    session_id: str
-    user_id: str
-    language: str
 
 
 def language_name(language: str) -> str:
@@ -74,7 +69,9 @@ class ProjectAssistant(Agent):
         memory: list[str],
         filler_delay: float,
     ) -> None:
-        super().__init__(instructions=self.compose_instructions(language, today, memory))
+        super().__init__(
+            instructions=self.compose_instructions(language, today, memory), tools=[end_call]
+        )
         self._projects = projects
         self._docs = docs
         self._filler_delay = filler_delay

@@ -20,6 +20,7 @@ from voice_common.session_status import EndReason
 
 from . import metrics
 from .agent import SessionData
+from .call_endings import AwayWatch
 from .job_end import JobEnd
 from .log_messages import JOB_STARTED
 from .session_setup import build_agent, build_session
@@ -76,6 +77,8 @@ async def entrypoint(ctx: JobContext) -> None:
         session = build_session(settings, ctx.proc.userdata["vad"], data, vocabulary)
         recorder.attach(session)
         TroubleNotifier(session)
+        data.end_call = job_end.end  # the agent's own endings (call_endings)
+        AwayWatch(session)
         session.on("close", job_end.session_closed)
         session.on("function_tools_executed", metrics.count_tool_calls)
         await session.start(agent=agent, room=ctx.room, record=False)

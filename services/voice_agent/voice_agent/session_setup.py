@@ -37,6 +37,7 @@ def build_session(
         tts=session_tts(settings, data.language),
         vad=vad,
         conn_options=session_conn_options(settings),
+        user_away_timeout=settings.user_away_seconds,  # call_endings.AwayWatch
         turn_handling={
             # Pinned to the local model: never a cloud-only detector on a self-hosted server.
             "turn_detection": TurnDetector(version="v1-mini"),

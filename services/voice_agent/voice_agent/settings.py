@@ -230,6 +230,13 @@ class WorkerSettings(CommonSettings):
         description="The agent leaves, ending the session, if its user has not joined the room "
         "this long after the agent did (a user who closed the page before connecting).",
     )
+    user_away_seconds: float | None = Field(
+        30.0,
+        gt=0,
+        description="After this many seconds of silence on both sides the agent asks whether "
+        "the user is still there; after as long again it says goodbye and ends the call "
+        "(end reason `user_away`). Empty: never.",
+    )
     memory_turns: int = Field(
         12, ge=0, le=100, description="Turns of the user's previous sessions given as context."
     )

@@ -48,4 +48,7 @@ RULES = [
         reply=lambda output: output,
     ),
     Rule(r"what did we do last time", reply="Last time we worked on your tasks."),
+    Rule(r"\b(?:goodbye|bye)\b", tool="end_call", reply="Goodbye, talk to you soon!"),
+    Rule(r"whether they are still there", reply="Are you still there?"),
+    Rule(r"you are ending the call", reply="I will end the call now, call again any time."),
 ]

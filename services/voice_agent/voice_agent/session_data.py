@@ -1,0 +1,17 @@
+"""`SessionData`: the AgentSession's userdata, what the agents and their tools know about the
+session they serve."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class SessionData:
+    """Who the session serves, and how its agent may end it."""
+
+    session_id: str
+    user_id: str
+    language: str
+    # How the job ends the call for a reason (`JobEnd.end`, which records it); None: the
+    # session just shuts down (`call_endings.end_after`).
+    end_call: Callable[[str], None] | None = None

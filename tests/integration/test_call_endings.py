@@ -1,0 +1,133 @@
+"""Calls that end well: the agent ends the call after a goodbye, and a silent user is asked
+whether they are still there, then told goodbye. An AgentSession with no room runs the
+production agent against the ScriptedLLM fake; the job's way of ending (`SessionData.end_call`,
+`JobEnd.end` in the worker) is a future here that records the reason and the transcript so far."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import pytest
+from livekit.agents import AgentSession
+from livekit.agents.llm import ChatMessage
+from livekit.agents.voice.events import ConversationItemAddedEvent
+from redis.asyncio import Redis
+
+from harness.fakes.pm_script import RULES
+from harness.fakes.scripted_llm import ScriptedLLM
+from voice_agent.call_endings import AwayWatch
+from voice_agent.providers import build_llm
+from voice_agent.session_data import SessionData
+from voice_agent.session_setup import build_agent
+from voice_agent.settings import LLMProvider, WorkerSettings
+from voice_common.projects import ProjectStore
+from voice_common.session_status import EndReason
+
+AWAY_SECONDS = 0.3
+
+
+@pytest.fixture
+async def redis(redis_server) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    await ProjectStore(client).seed_if_empty()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
+    fake = ScriptedLLM(RULES)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+class Ending:
+    """Stands in for the job's `JobEnd.end`: what ended the call, and what the agent had said
+    by then."""
+
+    def __init__(self, session: AgentSession[SessionData]) -> None:
+        self._session = session
+        self.reason: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.said_before: list[str] = []
+
+    def __call__(self, reason: str) -> None:
+        self.said_before = agent_lines(self._session)
+        if not self.reason.done():
+            self.reason.set_result(reason)
+
+
+def agent_lines(session: AgentSession) -> list[str]:
+    return [
+        m.text_content or ""
+        for m in session.history.messages()
+        if m.role == "assistant" and m.text_content
+    ]
+
+
+@pytest.fixture
+def start_session(
+    scripted_llm, redis
+) -> Callable[[], AbstractAsyncContextManager[tuple[AgentSession[SessionData], Ending]]]:
+    settings = WorkerSettings(
+        provider_preset="local", llm_base_url=scripted_llm.url, docs_folder="docs"
+    )
+
+    @asynccontextmanager
+    async def start() -> AsyncIterator[tuple[AgentSession[SessionData], Ending]]:
+        data = SessionData(session_id="endings", user_id="endings-user", language="en-US")
+        agent = await build_agent(settings, redis, data)
+        llm = build_llm(settings, LLMProvider.openai_compatible)
+        session = AgentSession[SessionData](llm=llm, userdata=data, user_away_timeout=AWAY_SECONDS)
+        ending = Ending(session)
+        data.end_call = ending
+        async with llm, session:
+            AwayWatch(session)
+            await session.start(agent)
+            yield session, ending
+
+    return start
+
+
+async def test_goodbye_ends_the_call_after_the_closing_sentence(start_session):
+    async with start_session() as (session, ending):
+        result = await session.run(user_input="That's all, goodbye!")
+        result.expect.next_event().is_function_call(name="end_call")
+        result.expect.next_event().is_function_call_output(is_error=False)
+        result.expect.next_event().is_message(role="assistant")
+        assert await asyncio.wait_for(ending.reason, 10) == EndReason.agent_ended
+    assert ending.said_before[-1] == "Goodbye, talk to you soon!", "spoken before the end"
+
+
+async def test_a_question_is_not_a_goodbye(start_session):
+    async with start_session() as (session, ending):
+        result = await session.run(user_input="What's the status of Apollo?")
+        result.expect.next_event().is_function_call(name="get_project_status")
+        assert not ending.reason.done()
+
+
+async def test_a_silent_user_is_asked_then_told_goodbye(start_session):
+    async with start_session() as (_, ending):
+        assert await asyncio.wait_for(ending.reason, 20) == EndReason.user_away
+    assert ending.said_before[-2:] == [
+        "Are you still there?",
+        "I will end the call now, call again any time.",
+    ]
+    assert ending.said_before[0].startswith("Hello"), "the greeting came first"
+
+
+async def test_a_user_who_answers_is_asked_again_later_not_cut_off(start_session):
+    async with start_session() as (session, ending):
+        questions: asyncio.Queue[str] = asyncio.Queue()
+
+        def _on_item(event: ConversationItemAddedEvent) -> None:
+            item = event.item
+            if isinstance(item, ChatMessage) and item.text_content == "Are you still there?":
+                questions.put_nowait(item.text_content)
+
+        session.on("conversation_item_added", _on_item)
+        await asyncio.wait_for(questions.get(), 20)
+        await session.run(user_input="Yes, what's the status of Atlas?")
+        await asyncio.wait_for(questions.get(), 20)  # silent again: asked again, not cut off
+        assert not ending.reason.done()
+        assert await asyncio.wait_for(ending.reason, 20) == EndReason.user_away
