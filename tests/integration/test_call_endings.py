@@ -1,45 +1,23 @@
 """Calls that end well: the agent ends the call after a goodbye, and a silent user is asked
 whether they are still there, then told goodbye. An AgentSession with no room runs the
-production agent against the ScriptedLLM fake; the job's way of ending (`SessionData.end_call`,
-`JobEnd.end` in the worker) is a future here that records the reason and the transcript so far."""
+production agents against the ScriptedLLM fake (this folder's conftest); the job's way of
+ending (`SessionData.end_call`, `JobEnd.end` in the worker) is a future here that records the
+reason and what the agent had said by then."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
-import pytest
 from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent
-from redis.asyncio import Redis
 
-from harness.fakes.pm_script import RULES
-from harness.fakes.scripted_llm import ScriptedLLM
 from voice_agent.call_endings import AwayWatch
-from voice_agent.providers import build_llm
 from voice_agent.session_data import SessionData
-from voice_agent.session_setup import build_agent
-from voice_agent.settings import LLMProvider, WorkerSettings
-from voice_common.projects import ProjectStore
 from voice_common.session_status import EndReason
 
 AWAY_SECONDS = 0.3
-
-
-@pytest.fixture
-async def redis(redis_server) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    await ProjectStore(client).seed_if_empty()
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
-    fake = ScriptedLLM(RULES)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 class Ending:
@@ -65,32 +43,25 @@ def agent_lines(session: AgentSession) -> list[str]:
     ]
 
 
-@pytest.fixture
-def start_session(
-    scripted_llm, redis
-) -> Callable[[], AbstractAsyncContextManager[tuple[AgentSession[SessionData], Ending]]]:
-    settings = WorkerSettings(
-        provider_preset="local", llm_base_url=scripted_llm.url, docs_folder="docs"
-    )
+@asynccontextmanager
+async def ending_session(
+    start_session: Callable[..., AbstractAsyncContextManager[Any]],
+) -> AsyncIterator[tuple[AgentSession, Ending]]:
+    """The production agents with the job's endings attached: `AwayWatch`, and `Ending` as the
+    session's way to end the call."""
+    endings: list[Ending] = []
 
-    @asynccontextmanager
-    async def start() -> AsyncIterator[tuple[AgentSession[SessionData], Ending]]:
-        data = SessionData(session_id="endings", user_id="endings-user", language="en-US")
-        agent = await build_agent(settings, redis, data)
-        llm = build_llm(settings, LLMProvider.openai_compatible)
-        session = AgentSession[SessionData](llm=llm, userdata=data, user_away_timeout=AWAY_SECONDS)
-        ending = Ending(session)
-        data.end_call = ending
-        async with llm, session:
-            AwayWatch(session)
-            await session.start(agent)
-            yield session, ending
+    def prepare(session: AgentSession[SessionData]) -> None:
+        endings.append(Ending(session))
+        session.userdata.end_call = endings[0]
+        AwayWatch(session)
 
-    return start
+    async with start_session(user_away_timeout=AWAY_SECONDS, prepare=prepare) as (session, _):
+        yield session, endings[0]
 
 
 async def test_goodbye_ends_the_call_after_the_closing_sentence(start_session):
-    async with start_session() as (session, ending):
+    async with ending_session(start_session) as (session, ending):
         result = await session.run(user_input="That's all, goodbye!")
         result.expect.next_event().is_function_call(name="end_call")
         result.expect.next_event().is_function_call_output(is_error=False)
@@ -100,14 +71,14 @@ async def test_goodbye_ends_the_call_after_the_closing_sentence(start_session):
 
 
 async def test_a_question_is_not_a_goodbye(start_session):
-    async with start_session() as (session, ending):
+    async with ending_session(start_session) as (session, ending):
         result = await session.run(user_input="What's the status of Apollo?")
         result.expect.next_event().is_function_call(name="get_project_status")
         assert not ending.reason.done()
 
 
 async def test_a_silent_user_is_asked_then_told_goodbye(start_session):
-    async with start_session() as (_, ending):
+    async with ending_session(start_session) as (_, ending):
         assert await asyncio.wait_for(ending.reason, 20) == EndReason.user_away
     assert ending.said_before[-2:] == [
         "Are you still there?",
@@ -117,7 +88,7 @@ async def test_a_silent_user_is_asked_then_told_goodbye(start_session):
 
 
 async def test_a_user_who_answers_is_asked_again_later_not_cut_off(start_session):
-    async with start_session() as (session, ending):
+    async with ending_session(start_session) as (session, ending):
         questions: asyncio.Queue[str] = asyncio.Queue()
 
         def _on_item(event: ConversationItemAddedEvent) -> None:

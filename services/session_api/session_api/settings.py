@@ -1,9 +1,9 @@
 """Session API configuration, read from the environment (and `.env`)."""
 
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from voice_common.settings import CommonSettings
@@ -15,9 +15,6 @@ class AgentConfig(BaseModel):
     agent_name: str = Field(description="Agent name the worker registers with (explicit dispatch).")
     default_language: str = Field("en-US", description="Language used when the request names none.")
     display_name: str = Field("Project assistant", description="Human-readable name for clients.")
-
-
-DEFAULT_AGENTS = {"pm-agent": AgentConfig(agent_name="pm-agent")}
 
 
 class Settings(CommonSettings):
@@ -86,11 +83,30 @@ class Settings(CommonSettings):
         120, ge=0, description="Sessions one client IP may create per minute (0 disables)."
     )
     agents: dict[str, AgentConfig] = Field(
-        default_factory=lambda: dict(DEFAULT_AGENTS),
+        default_factory=dict,
         description="Agent registry as JSON: agent_id (what clients ask for) -> agent_name (what "
         "the worker registers as, see `AGENT_NAME`), default_language, and optionally "
-        "display_name.",
+        "display_name. Empty: every startable agent of the agents file (`AGENTS_FILE`), "
+        "dispatched to the file's `worker_agent_name`; the agent_id then picks the agent the "
+        "conversation starts with.",
     )
+
+    @model_validator(mode="after")
+    def _registry_from_agents_file(self) -> Self:
+        """One source of truth: unless AGENTS routes ids itself, the agents file's startable
+        agents are the ids a session may ask for (any other is 404, `AgentRegistry`)."""
+        if not self.agents:
+            agents = self.agents_config()
+            self.agents = {
+                spec.id: AgentConfig(
+                    agent_name=agents.worker_agent_name,
+                    default_language=spec.language or "en-US",
+                    display_name=spec.display_name,
+                )
+                for spec in agents.agents
+                if spec.startable
+            }
+        return self
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

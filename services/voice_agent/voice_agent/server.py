@@ -21,6 +21,7 @@ from voice_common.session_status import EndReason
 from . import metrics
 from .agent import SessionData
 from .call_endings import AwayWatch
+from .handoffs import ActiveAgentAttribute
 from .job_end import JobEnd
 from .log_messages import JOB_STARTED
 from .session_setup import build_agent, build_session
@@ -39,6 +40,7 @@ async def entrypoint(ctx: JobContext) -> None:
         session_id=meta.session_id or ctx.job.room.name,
         user_id=meta.user_id or "anonymous",
         language=meta.language or settings.default_language,
+        agent_id=meta.agent_id,
     )
     # On every record of this job, LiveKit's included: the job process adds them.
     ctx.log_context_fields.update(session_id=data.session_id, room=ctx.job.room.name)
@@ -79,6 +81,7 @@ async def entrypoint(ctx: JobContext) -> None:
         TroubleNotifier(session)
         data.end_call = job_end.end  # the agent's own endings (call_endings)
         AwayWatch(session)
+        ActiveAgentAttribute(session, ctx.room, settings.agents_config())
         session.on("close", job_end.session_closed)
         session.on("function_tools_executed", metrics.count_tool_calls)
         await session.start(agent=agent, room=ctx.room, record=False)

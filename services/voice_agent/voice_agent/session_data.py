@@ -12,6 +12,7 @@ class SessionData:
     session_id: str
     user_id: str
     language: str
+    agent_id: str | None = None  # the agent the session starts with (`AgentBuilder.start`)
     # How the job ends the call for a reason (`JobEnd.end`, which records it); None: the
     # session just shuts down (`call_endings.end_after`).
     end_call: Callable[[str], None] | None = None

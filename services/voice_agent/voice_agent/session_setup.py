@@ -1,4 +1,4 @@
-"""Building a job's conversation: the `ProjectAssistant` with its data and memory, and the
+"""Building a job's conversation: the starting agent with its data and memory, and the
 `AgentSession` with the providers, turn handling and retries for the user's language."""
 
 from datetime import date
@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 
 from voice_common.projects import ProjectStore
 
-from .agent import ProjectAssistant, SessionData
+from .agent import ConversationAgent, SessionData
+from .agents_config import AgentBuilder, settings_tts
 from .docs_search import get_index
 from .memory import previous_turns
 from .providers import session_llm, session_stt, session_tts
@@ -58,17 +59,21 @@ def build_session(
 
 async def build_agent(
     settings: WorkerSettings, redis: Redis, data: SessionData
-) -> ProjectAssistant:
-    """The session's agent: tools on seeded project data, and what its instructions need (the
-    user's language, today, the end of the user's earlier conversations)."""
+) -> ConversationAgent:
+    """The session's starting agent (the agents file's, `AgentBuilder`): tools on seeded
+    project data, and what its instructions need (the user's language, today, the end of the
+    user's earlier conversations)."""
     projects = ProjectStore(redis)
     await projects.seed_if_empty()
     memory = await previous_turns(redis, data.user_id, data.session_id, settings.memory_turns)
-    return ProjectAssistant(
+    builder = AgentBuilder(
+        agents=settings.agents_config(),
         projects=projects,
         docs=get_index(settings.docs_folder),
-        language=data.language,
+        data=data,
         today=date.today(),
         memory=memory,
         filler_delay=settings.tool_filler_delay_seconds,
+        tts=settings_tts(settings),
     )
+    return builder.start(data.agent_id)

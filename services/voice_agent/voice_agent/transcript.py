@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from livekit.agents import AgentSession
-from livekit.agents.llm import ChatMessage
+from livekit.agents.llm import AgentHandoff, ChatMessage
 from livekit.agents.llm.chat_context import MetricsReport
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 from redis.asyncio import Redis
@@ -112,6 +112,7 @@ class TranscriptRecorder:
         self._writer: asyncio.Task[None] | None = None
         self._last_user_latency = LatencyStages()
         self._pending = 0  # queued or being written
+        self._agent: str | None = None  # in charge, from LiveKit's AgentHandoff items
         self.stats = TurnStats()
 
     def attach(self, session: AgentSession) -> None:
@@ -121,6 +122,9 @@ class TranscriptRecorder:
 
     def _on_item(self, event: ConversationItemAddedEvent) -> None:
         item = event.item
+        if isinstance(item, AgentHandoff):
+            self._agent = item.new_agent_id
+            return
         if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
             return
         text = item.text_content or ""
@@ -138,7 +142,13 @@ class TranscriptRecorder:
         if self._on_latency and measured:
             self._on_latency(measured)
         self._enqueue(
-            AgentTurn(text=text, interrupted=item.interrupted, latency=latency, at=_now())
+            AgentTurn(
+                text=text,
+                interrupted=item.interrupted,
+                latency=latency,
+                agent=self._agent,
+                at=_now(),
+            )
         )
 
     def _on_tools(self, event: FunctionToolsExecutedEvent) -> None:
@@ -151,6 +161,7 @@ class TranscriptRecorder:
                     arguments=_arguments(call.arguments),
                     output=str(output.output)[:TOOL_OUTPUT_LIMIT],
                     is_error=output.is_error,
+                    agent=self._agent,
                     at=_now(),
                 )
             )

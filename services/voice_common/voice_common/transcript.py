@@ -59,6 +59,19 @@ class LatencyStages(BaseModel):
 LATENCY_STAGES: tuple[str, ...] = tuple(LatencyStages.model_fields)
 
 
+# The agent in charge of a turn; absent (never null) in entries written before agents were
+# recorded, and in those of agents outside the agents file, so older entries write back as
+# they were read.
+AgentId = Annotated[
+    str | None,
+    Field(
+        exclude_if=lambda value: value is None,
+        description="Id of the agent in charge (the agents file's id)",
+    ),
+    WithJsonSchema({"type": "string"}),
+]
+
+
 class _Entry(BaseModel):
     # The JSON always has every field (defaults only make reading older entries lenient), so
     # the served schema marks them all required.
@@ -84,6 +97,7 @@ class AgentTurn(_Entry):
     text: str
     interrupted: bool = Field(False, description="The user spoke over it and it was cut short")
     latency: LatencyStages = Field(default_factory=LatencyStages)
+    agent: AgentId = None
     at: Timestamp
 
 
@@ -97,6 +111,7 @@ class ToolCall(_Entry):
     )
     output: str = Field(description="What the tool returned, or its error message (cut)")
     is_error: bool
+    agent: AgentId = None
     at: Timestamp
 
 
