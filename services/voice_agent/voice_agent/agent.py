@@ -16,6 +16,7 @@ from livekit.agents.types import FlushSentinel
 
 from voice_common.agents_file import AgentSpec
 
+from .context_budget import ContextBudget
 from .session_data import SessionData
 
 __all__ = ["ConversationAgent", "QuietLLMFailures", "SessionData", "compose_instructions"]
@@ -47,6 +48,9 @@ def compose_instructions(template: str, language: str, today: date, memory: list
 
 
 class QuietLLMFailures(Agent):
+    """The LLM node of every agent of the session: the request fitted into the session's
+    context budget (`context_budget`), and LLM failures reported once."""
+
     async def llm_node(
         self, chat_ctx: lk_llm.ChatContext, tools: list[lk_llm.Tool], model_settings: ModelSettings
     ) -> AsyncIterable[lk_llm.ChatChunk | str | FlushSentinel]:
@@ -56,6 +60,10 @@ class QuietLLMFailures(Agent):
         raising, so `TroubleNotifier` has logged it and apologised. Raised on, the same error
         would be logged again with its traceback and mark the turn failed, which ends LiveKit's
         console text mode (`python -m voice_agent console --text`)."""
+        budget = getattr(self.session.userdata, "context_budget", None)
+        if isinstance(budget, ContextBudget):
+            llm = self.session.llm
+            chat_ctx = budget.fit(chat_ctx, llm if isinstance(llm, lk_llm.LLM) else None)
         try:
             async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
                 yield chunk

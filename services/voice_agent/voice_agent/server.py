@@ -21,6 +21,7 @@ from voice_common.session_status import EndReason
 from . import metrics
 from .agent import SessionData
 from .call_endings import AwayWatch
+from .context_budget import ContextBudget
 from .handoffs import ActiveAgentAttribute
 from .job_end import JobEnd
 from .log_messages import JOB_STARTED
@@ -41,6 +42,11 @@ async def entrypoint(ctx: JobContext) -> None:
         user_id=meta.user_id or "anonymous",
         language=meta.language or settings.default_language,
         agent_id=meta.agent_id,
+        context_budget=(
+            ContextBudget(settings.llm_context_budget_tokens)
+            if settings.llm_context_budget_tokens
+            else None
+        ),
     )
     # On every record of this job, LiveKit's included: the job process adds them.
     ctx.log_context_fields.update(session_id=data.session_id, room=ctx.job.room.name)

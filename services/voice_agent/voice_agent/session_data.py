@@ -4,6 +4,8 @@ session they serve."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .context_budget import ContextBudget
+
 
 @dataclass
 class SessionData:
@@ -16,3 +18,6 @@ class SessionData:
     # How the job ends the call for a reason (`JobEnd.end`, which records it); None: the
     # session just shuts down (`call_endings.end_after`).
     end_call: Callable[[str], None] | None = None
+    # What every LLM request of the session is fitted into (`QuietLLMFailures.llm_node`);
+    # None: the whole history is sent.
+    context_budget: ContextBudget | None = None

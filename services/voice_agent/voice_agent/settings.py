@@ -237,6 +237,14 @@ class WorkerSettings(CommonSettings):
         "the user is still there; after as long again it says goodbye and ends the call "
         "(end reason `user_away`). Empty: never.",
     )
+    llm_context_budget_tokens: int | None = Field(
+        4000,
+        ge=500,
+        description="Most tokens (estimated as characters / 4) of conversation sent to the LLM "
+        "per request: instructions, a running summary of the older turns (written by the same "
+        "LLM in the background) and the newest turns; older tool outputs are cut. The Redis "
+        "transcript keeps everything. Empty: the whole history, however long.",
+    )
     memory_turns: int = Field(
         12, ge=0, le=100, description="Turns of the user's previous sessions given as context."
     )

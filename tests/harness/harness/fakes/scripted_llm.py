@@ -31,12 +31,16 @@ Reply = str | Callable[[str], str]
 
 @dataclass
 class Rule:
-    """When `pattern` matches the newest user/system text: call `tool`, or just say `reply`."""
+    """When `pattern` matches the newest user/system text: call `tool`, or just say `reply`.
+    A callable `reply` is given that text, or with `reads_context` all the text of the request
+    (what the model was shown), to answer from what it remembers."""
 
     pattern: str
     reply: Reply = "OK."
     tool: str | None = None
     arguments: ToolArgs = field(default_factory=dict)
+    reads_context: bool = False
+    hold: asyncio.Event | None = None  # the answer waits for it (a model slow to answer this)
 
     def matches(self, text: str) -> re.Match[str] | None:
         return re.search(self.pattern, text, re.IGNORECASE)
@@ -102,6 +106,18 @@ class ScriptedLLM:
             return output
         return rule.reply(output) if callable(rule.reply) else rule.reply
 
+    def _hold(self, messages: list[dict[str, Any]]) -> asyncio.Event | None:
+        """The hold of the first rule matching the newest user/system text, if any."""
+        newest = next(
+            (
+                _text(m.get("content"))
+                for m in reversed(messages)
+                if m.get("role") in ("user", "system")
+            ),
+            "",
+        )
+        return next((rule.hold for rule in self.rules if rule.matches(newest)), None)
+
     def _answer(
         self, messages: list[dict[str, Any]], offered: set[str]
     ) -> tuple[str | None, dict[str, Any] | None]:
@@ -132,7 +148,10 @@ class ScriptedLLM:
             if rule.tool:
                 args = rule.arguments(match) if callable(rule.arguments) else rule.arguments
                 return None, {"name": rule.tool, "arguments": json.dumps(args)}
-            return (rule.reply(newest) if callable(rule.reply) else rule.reply), None
+            if not callable(rule.reply):
+                return rule.reply, None
+            shown = "\n".join(_text(m.get("content")) for m in messages)
+            return rule.reply(shown if rule.reads_context else newest), None
         results = [m for m in messages if m.get("role") == "tool"]
         if unavailable and results:
             return self._relay(messages, results[-1]), None
@@ -155,6 +174,8 @@ class ScriptedLLM:
             )
         offered = {tool["function"]["name"] for tool in body.get("tools") or []}
         text, tool_call = self._answer(body["messages"], offered)
+        if (hold := self._hold(body["messages"])) is not None:
+            await hold.wait()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
