@@ -39,8 +39,9 @@ def carried_context(context: RunContext[SessionData]) -> lk_llm.ChatContext:
 def transfer_tool(
     target: AgentSpec, build: Callable[[AgentSpec, lk_llm.ChatContext], Agent]
 ) -> FunctionTool:
-    async def transfer(context: RunContext[SessionData]) -> tuple[Agent, str]:
-        return build(target, carried_context(context)), f"Handed over to {target.display_name}."
+    async def transfer(context: RunContext[SessionData]) -> Agent:
+        # The agent alone, no output: the handing agent says nothing more, the new one greets.
+        return build(target, carried_context(context))
 
     return function_tool(
         transfer,
