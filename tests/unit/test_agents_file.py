@@ -142,3 +142,38 @@ def test_an_unknown_or_unstartable_agent_id_starts_the_first_agent():
     assert agents.start(None).id == "pm-agent"
     assert agents.start("drain-agent").id == "pm-agent", "a routing-only id of AGENTS"
     assert agents.start("task-intake").id == "pm-agent", "the intake only runs when called"
+
+
+def test_the_documented_example_is_a_valid_agents_file(tmp_path):
+    doc = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    section = doc.read_text().split("## The agents file", 1)[1]
+    example = section.split("```json", 1)[1].split("```", 1)[0]
+    agents = load_agents_file(write(tmp_path, example))
+    assert [a.id for a in agents.agents] == ["pm-agent", "docs-specialist", "task-intake"]
+
+
+def test_an_agent_with_its_own_voice_gets_its_own_tts():
+    built: list[tuple[str | None, str]] = []
+
+    def tts(voice: str | None, language: str) -> object:
+        built.append((voice, language))
+        return object()
+
+    file = load_agents_file(SHIPPED_AGENTS_FILE)
+    specialist = file.get("docs-specialist")
+    assert specialist is not None
+    specialist.voice = "nova"
+    agents = AgentBuilder(
+        agents=file,
+        projects=ProjectStore(Redis()),
+        docs=DocsIndex([]),
+        data=SessionData(session_id="s", user_id="u", language="en-US"),
+        today=date(2026, 12, 2),
+        memory=[],
+        filler_delay=1.0,
+        tts=tts,  # type: ignore[arg-type]
+    )
+    agents.start("pm-agent")
+    assert built == [], "the session's voice: no TTS of its own"
+    assert agents.start("docs-specialist").tts is not None
+    assert built == [("nova", "en-US")]
