@@ -2,7 +2,8 @@
 whether they are still there, then told goodbye. An AgentSession with no room runs the
 production agents against the ScriptedLLM fake (this folder's conftest); the job's way of
 ending (`SessionData.end_call`, `JobEnd.end` in the worker) is a future here that records the
-reason and what the agent had said by then."""
+reason and what the agent had said by then. The last test runs the real worker in a real room,
+where the job ends the session record with the reason."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ from livekit.agents import AgentSession
 from livekit.agents.llm import ChatMessage
 from livekit.agents.voice.events import ConversationItemAddedEvent
 
+from harness.caller import VoiceCaller
 from voice_agent.call_endings import AwayWatch
 from voice_agent.session_data import SessionData
 from voice_common.session_status import EndReason
@@ -102,3 +104,25 @@ async def test_a_user_who_answers_is_asked_again_later_not_cut_off(start_session
         await asyncio.wait_for(questions.get(), 20)  # silent again: asked again, not cut off
         assert not ending.reason.done()
         assert await asyncio.wait_for(ending.reason, 20) == EndReason.user_away
+
+
+async def test_the_worker_asks_a_silent_caller_then_ends_the_session_as_user_away(
+    api_client, session_api, new_worker
+):
+    """The real worker in a real room: a caller who never speaks is asked whether they are
+    still there, then told goodbye; the job ends the session with reason `user_away`, the
+    questions in its transcript, and closes the room."""
+    new_worker("away-worker", IDLE_PROCESSES="1", USER_AWAY_SECONDS="1.5")
+    async with VoiceCaller.connect(session_api.url, "silent-caller", keep_audio=False) as caller:
+        closed = asyncio.Event()
+        caller.room.on("disconnected", lambda *_: closed.set())
+        await caller.wait_for_greeting(30)
+        state = await api_client.wait_ended(caller.session_id, within=60)
+        await asyncio.wait_for(closed.wait(), 30)  # the job closed the room
+    assert state.end_reason == EndReason.user_away
+    said = [e.text for e in state.transcript if e.type == "agent"]
+    assert said == [
+        "Hello! How can I help with your projects?",
+        "Are you still there?",
+        "I will end the call now, call again any time.",
+    ]
