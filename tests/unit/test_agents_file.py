@@ -66,6 +66,15 @@ def test_the_shipped_file_lists_the_front_desk_and_its_specialists():
             {"agents": [agent("a"), agent("b", kind="task_intake")]},
             "agent 'b' is a task_intake: it returns to its caller",
         ),
+        (
+            {
+                "agents": [
+                    agent("a"),
+                    agent("b", kind="task_intake", startable=False, tools=["end_call"]),
+                ]
+            },
+            "cannot be startable, hand off or list tools",
+        ),
         ({"agents": [agent("a", startable=False)]}, "no agent is startable"),
     ],
 )

@@ -98,10 +98,12 @@ class AgentsFile(BaseModel):
                 )
             if agent.id in agent.handoffs:
                 raise ValueError(f"agent '{agent.id}' hands off to itself")
-            if agent.kind is AgentKind.task_intake and (agent.startable or agent.handoffs):
+            if agent.kind is AgentKind.task_intake and (
+                agent.startable or agent.handoffs or agent.tools
+            ):
                 raise ValueError(
-                    f"agent '{agent.id}' is a task_intake: it returns to its caller, so it "
-                    "cannot be startable or hand off"
+                    f"agent '{agent.id}' is a task_intake: it returns to its caller with its "
+                    "own tools, so it cannot be startable, hand off or list tools"
                 )
         if not any(agent.startable for agent in self.agents):
             raise ValueError("no agent is startable: a session could not begin")
