@@ -15,6 +15,7 @@ from voice_agent.docs_search import DocsIndex
 from voice_agent.session_data import SessionData
 from voice_common.agents_file import (
     SHIPPED_AGENTS_FILE,
+    AgentsFile,
     AgentsFileError,
     ToolName,
     load_agents_file,
@@ -116,15 +117,18 @@ def test_an_explicit_registry_still_routes_on_its_own(monkeypatch):
     assert list(Settings().agents) == ["sales"]
 
 
-def builder() -> AgentBuilder:
+def builder(
+    agents: AgentsFile | None = None, language: str = "en-US", tts: object = None
+) -> AgentBuilder:
     return AgentBuilder(
-        agents=load_agents_file(SHIPPED_AGENTS_FILE),
+        agents=agents or load_agents_file(SHIPPED_AGENTS_FILE),
         projects=ProjectStore(Redis()),  # never connected: building agents reads nothing
         docs=DocsIndex([]),
-        data=SessionData(session_id="s", user_id="u", language="en-US"),
+        data=SessionData(session_id="s", user_id="u", language=language),
         today=date(2026, 12, 2),
         memory=["[2026-12-01] user: hello"],
         filler_delay=1.0,
+        tts=tts,  # type: ignore[arg-type]
     )
 
 
@@ -172,17 +176,16 @@ def test_an_agent_with_its_own_voice_gets_its_own_tts():
     specialist = file.get("docs-specialist")
     assert specialist is not None
     specialist.voice = "nova"
-    agents = AgentBuilder(
-        agents=file,
-        projects=ProjectStore(Redis()),
-        docs=DocsIndex([]),
-        data=SessionData(session_id="s", user_id="u", language="en-US"),
-        today=date(2026, 12, 2),
-        memory=[],
-        filler_delay=1.0,
-        tts=tts,  # type: ignore[arg-type]
-    )
+    agents = builder(file, tts=tts)
     agents.start("pm-agent")
     assert built == [], "the session's voice: no TTS of its own"
     assert agents.start("docs-specialist").tts is not None
     assert built == [("nova", "en-US")]
+
+
+def test_the_shipped_agents_speak_the_sessions_language():
+    built: list[tuple[str | None, str]] = []
+    agents = builder(language="hi-IN", tts=lambda voice, language: built.append((voice, language)))
+    for agent_id in ("pm-agent", "docs-specialist"):
+        assert "Speak Hindi." in agents.start(agent_id).instructions
+    assert built == [], "the session's TTS, in the session's language"
