@@ -87,7 +87,9 @@ async def intake_until_read_back(session, project_store: ProjectStore, title: st
 async def test_task_intake_creates_the_task_only_after_yes(start_session, redis):
     store = ProjectStore(redis)
     title = "write the intake release notes"
-    async with start_session(user_id="intake-user") as (session, _):
+    session_id = "intake-yes"
+    await redis.delete(keys.transcript(session_id))
+    async with start_session(user_id="intake-user", session_id=session_id) as (session, _):
         await intake_until_read_back(session, store, title)
         result = await session.run(user_input="Yes, create it")
         result.expect.contains_function_call(name="confirm_task")
@@ -101,6 +103,15 @@ async def test_task_intake_creates_the_task_only_after_yes(start_session, redis)
         NEXT_MONTH,
     )
     assert task.created_by == "intake-user"
+
+    entries = [json.loads(e) for e in await redis.lrange(keys.transcript(session_id), 0, -1)]
+    tools = [(e["agent"], e["name"]) for e in entries if e["type"] == "tool"]
+    assert tools == [
+        ("task-intake", "record_task_details"),
+        ("task-intake", "record_task_details"),
+        ("task-intake", "confirm_task"),
+        ("pm-agent", "start_task_intake"),
+    ], "the intake's tools are its own; the front desk's call ends when the intake returns"
 
 
 async def test_task_intake_creates_nothing_on_no(start_session, redis):
