@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dependencyName, describeFailure, microphoneProblem } from "./errors";
+import { dependencyName, describeFailure, endedByAgent, microphoneProblem } from "./errors";
 
 describe("microphoneProblem", () => {
   it.each([
@@ -121,5 +121,23 @@ describe("dependencyName", () => {
     expect(dependencyName("redis_unavailable")).toBe("Redis");
     expect(dependencyName("livekit_unavailable")).toBe("LiveKit");
     expect(dependencyName("billing_unavailable")).toBe("billing");
+  });
+});
+
+describe("endedByAgent", () => {
+  it.each([
+    ["agent_ended", "The assistant said goodbye and ended the call."],
+    ["user_away", "The assistant ended the call after asking whether you were still there and hearing nothing."],
+  ])("tells the user the agent ended the call (%s), as information", (reason, detail) => {
+    const failure = endedByAgent(reason);
+
+    expect(failure).toEqual({ kind: "call-ended", reason });
+    const problem = describeFailure(failure ?? { kind: "agent-left" });
+    expect(problem.detail).toBe(detail);
+    expect(problem.severity).toBe("info");
+  });
+
+  it.each([null, "user_left", "room_finished", "agent_error: ValueError"])("leaves %s to the usual message", (reason) => {
+    expect(endedByAgent(reason)).toBeNull();
   });
 });

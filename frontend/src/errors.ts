@@ -17,7 +17,16 @@ export type Failure =
   | { readonly kind: "agent-timeout"; readonly seconds: number }
   | { readonly kind: "agent-left" }
   | { readonly kind: "reconnecting" }
-  | { readonly kind: "disconnected"; readonly reason: string };
+  | { readonly kind: "disconnected"; readonly reason: string }
+  | { readonly kind: "call-ended"; readonly reason: AgentEnding };
+
+/** The session end reasons (voice_common.session_status.EndReason) of calls the agent ended. */
+export type AgentEnding = "agent_ended" | "user_away";
+
+/** The call's end as the agent's own, from the session record's `end_reason`; null otherwise. */
+export function endedByAgent(endReason: string | null): Failure | null {
+  return endReason === "agent_ended" || endReason === "user_away" ? { kind: "call-ended", reason: endReason } : null;
+}
 
 export type MicrophoneProblem = "denied" | "missing" | "busy" | "other";
 
@@ -210,5 +219,14 @@ export function describeFailure(failure: Failure): Problem {
       return problem("The call ended", disconnectDetail(failure.reason), "retry", {
         actionLabel: "Start a new session",
       });
+    case "call-ended":
+      return problem(
+        "The call ended",
+        failure.reason === "agent_ended"
+          ? "The assistant said goodbye and ended the call."
+          : "The assistant ended the call after asking whether you were still there and hearing nothing.",
+        "retry",
+        { actionLabel: "Start a new session", severity: "info" },
+      );
   }
 }

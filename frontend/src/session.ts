@@ -24,13 +24,15 @@ import {
 } from "./api";
 import type { MeterName } from "./audioLevel";
 import type { ClientConfig } from "./config";
-import { type Failure, microphoneProblem } from "./errors";
+import { endedByAgent, type Failure, microphoneProblem } from "./errors";
 import { describeToolCall, type TurnLatency, turnLatency } from "./sessionRecord";
 import { type Line, Transcript } from "./transcript";
 
 const TRANSCRIPTION_TOPIC = "lk.transcription";
 const CHAT_TOPIC = "lk.chat";
 const AGENT_STATE_ATTRIBUTE = "lk.agent.state";
+/** voice_common.agents_file.ACTIVE_AGENT_ATTRIBUTE: the agent in charge, by display name. */
+const ACTIVE_AGENT_ATTRIBUTE = "voice.active_agent";
 const SEGMENT_ID_ATTRIBUTE = "lk.segment_id";
 const FINAL_ATTRIBUTE = "lk.transcription_final";
 
@@ -43,6 +45,8 @@ export type MicrophoneState = "on" | "muted" | "off";
 export interface SessionView {
   phaseChanged(phase: Phase): void;
   agentStateChanged(state: DisplayState): void;
+  /** The display name of the agent in charge (handoffs change it), or null before there is one. */
+  activeAgentChanged(name: string | null): void;
   transcriptChanged(lines: readonly Line[]): void;
   /** The problem to show now, or null when there is none. */
   problemChanged(failure: Failure | null): void;
@@ -215,7 +219,7 @@ export class VoiceSession {
       })
       .on(RoomEvent.ParticipantDisconnected, (participant) => {
         if (current() && participant === this.agent) {
-          this.fail({ kind: "agent-left" });
+          this.ended(room, { kind: "agent-left" });
         }
       })
       .on(RoomEvent.ParticipantAttributesChanged, (_changed, participant: Participant) => {
@@ -264,7 +268,7 @@ export class VoiceSession {
       .on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
         // While connecting, a failed connect() also ends in Disconnected; start() handles that.
         if (current() && this.phase === "live") {
-          this.fail({
+          this.ended(room, {
             kind: "disconnected",
             reason: DisconnectReason[reason ?? DisconnectReason.UNKNOWN_REASON],
           });
@@ -386,6 +390,24 @@ export class VoiceSession {
     this.recordSeen = entries.length;
   }
 
+  /** The call ended from the other side: said as the agent's own ending when it was one
+   * (the session record's end reason, written before the agent leaves), else as `failure`. */
+  private ended(room: Room, failure: Failure): void {
+    const session = this.session;
+    if (session === null) {
+      this.fail(failure);
+      return;
+    }
+    void getSession(session.session_id)
+      .then((state) => endedByAgent(state.end_reason) ?? failure)
+      .catch(() => failure)
+      .then((shown) => {
+        if (room === this.room) {
+          this.fail(shown);
+        }
+      });
+  }
+
   private fail(failure: Failure): void {
     if (this.room === null) {
       return;
@@ -445,5 +467,6 @@ export class VoiceSession {
         agentAttribute: this.agent?.attributes[AGENT_STATE_ATTRIBUTE],
       }),
     );
+    this.view.activeAgentChanged(this.agent?.attributes[ACTIVE_AGENT_ATTRIBUTE] ?? null);
   }
 }

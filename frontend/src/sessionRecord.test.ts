@@ -26,6 +26,9 @@ describe("describeToolCall", () => {
     [tool("list_tasks", { project_name: "Apollo", status: "todo" }), "Listed the tasks of Apollo"],
     [tool("list_projects", {}), "Listed the projects"],
     [tool("search_documentation", { query: "webhooks" }), "Searched the documentation for “webhooks”"],
+    [tool("end_call", {}), "Ended the call"],
+    [tool("transfer_to_docs_specialist", {}), "Handed over to docs-specialist"],
+    [tool("start_task_intake", {}), "Started collecting a new task"],
     [tool("brand_new_tool", {}), "Used the tool brand_new_tool"],
   ])("describes %o", (entry, expected) => {
     expect(describeToolCall(entry)).toBe(expected);

@@ -42,8 +42,22 @@ export function describeToolCall(entry: ToolCall): string {
     case "search_documentation":
       action = `Searched the documentation for “${argument(entry, "query")}”`;
       break;
+    case "end_call":
+      action = "Ended the call";
+      break;
+    case "start_task_intake":
+      action = "Started collecting a new task";
+      break;
+    case "confirm_task":
+      action = "The task was confirmed";
+      break;
+    case "cancel_task":
+      action = "The task was cancelled";
+      break;
     default:
-      action = `Used the tool ${entry.name}`;
+      action = entry.name.startsWith("transfer_to_")
+        ? `Handed over to ${entry.name.slice("transfer_to_".length).replaceAll("_", "-")}`
+        : `Used the tool ${entry.name}`;
   }
   return entry.is_error ? `${action}: failed. ${entry.output}`.trim() : action;
 }

@@ -36,6 +36,7 @@ export class Ui implements SessionView {
   private readonly problemBox = element("problem");
   private readonly problemAction = element<HTMLButtonElement>("problem-action");
   private readonly state = element("agent-state");
+  private readonly activeAgent = element("active-agent");
   private readonly transcript = element<HTMLOListElement>("transcript");
   private readonly transcriptEmpty = element("transcript-empty");
   private readonly chatInput = element<HTMLInputElement>("chat-input");
@@ -113,6 +114,11 @@ export class Ui implements SessionView {
     this.state.dataset.state = state;
     this.state.dataset.history = this.history.join(" ");
     document.body.dataset.agentState = state;
+  }
+
+  activeAgentChanged(name: string | null): void {
+    this.activeAgent.hidden = name === null;
+    this.activeAgent.textContent = name === null ? "" : `(${name})`;
   }
 
   transcriptChanged(lines: readonly Line[]): void {

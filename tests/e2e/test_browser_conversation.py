@@ -115,6 +115,8 @@ async def test_a_typed_message_gets_an_answer_using_only_the_keyboard(
     await page.keyboard.press("Enter")
     state = page.locator("#agent-state")
     await expect(state).to_have_attribute("data-state", "listening", timeout=AGENT_JOIN_S * 1000)
+    # The agent in charge (the worker participant's attribute; handoffs change it).
+    await expect(page.locator("#active-agent")).to_have_text("(Project assistant)")
 
     # Once connected, the focus is in the text box: type and press Enter.
     message = page.get_by_label("Type a message")

@@ -1,71 +1,15 @@
 """The agent's behaviour: an AgentSession with no room, real Redis data, real tools, and the
-ScriptedLLM fake behind the real OpenAI plugin (`LLM_PROVIDER=openai_compatible`)."""
+ScriptedLLM fake behind the real OpenAI plugin (`LLM_PROVIDER=openai_compatible`); the
+fixtures are in this folder's conftest."""
 
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import pytest
-from livekit.agents import AgentSession
 from livekit.agents.voice.run_result import RunResult
-from redis.asyncio import Redis
 
-from harness.fakes.pm_script import NEXT_MONTH, RULES
-from harness.fakes.scripted_llm import ScriptedLLM
-from voice_agent.agent import SessionData
-from voice_agent.providers import build_llm
-from voice_agent.session_setup import build_agent
-from voice_agent.settings import LLMProvider, WorkerSettings
-from voice_agent.transcript import TranscriptRecorder
+from harness.fakes.pm_script import NEXT_MONTH
 from voice_common import redis_keys as keys
 from voice_common.projects import ProjectStore
-
-
-@pytest.fixture
-async def redis(redis_server) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    await ProjectStore(client).seed_if_empty()
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def scripted_llm() -> AsyncIterator[ScriptedLLM]:
-    fake = ScriptedLLM(RULES)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def settings(scripted_llm) -> WorkerSettings:
-    return WorkerSettings(
-        provider_preset="local", llm_base_url=scripted_llm.url, docs_folder="docs", memory_turns=6
-    )
-
-
-@pytest.fixture
-def start_session(
-    settings, redis
-) -> Callable[..., AsyncIterator[tuple[AgentSession, TranscriptRecorder]]]:
-    """A text-mode AgentSession running the production agent for one user."""
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def start(user_id: str = "behaviour-user", session_id: str = "behaviour-session"):
-        data = SessionData(session_id=session_id, user_id=user_id, language="en-US")
-        agent = await build_agent(settings, redis, data)
-        recorder = TranscriptRecorder(redis, session_id, retention_seconds=3600)
-        llm = build_llm(settings, LLMProvider.openai_compatible)
-        async with llm, AgentSession[SessionData](llm=llm, userdata=data) as session:
-            recorder.attach(session)
-            await session.start(agent)
-            if session.current_speech is not None:  # the greeting, heard before the user speaks
-                await session.current_speech
-            yield session, recorder
-        await recorder.aclose()
-
-    return start
 
 
 def one_tool_turn(

@@ -6,24 +6,30 @@ from pathlib import Path
 
 from livekit import rtc
 
-from voice_agent.greeting import GREETINGS, Greeting, GreetingAudio, greeting_text
+from voice_agent.greeting import Greeting, GreetingAudio, greeting_text
 from voice_agent.providers import build_tts
 from voice_agent.settings import TTSProvider, WorkerSettings
+from voice_common.agents_file import PreparedGreeting
 
 VOICE = "piper/en-US"
-TEXT = GREETINGS["en"]["first"]
+TEXT = "Hello! How can I help with your projects?"
 
 
-def test_english_speakers_get_a_fixed_greeting_by_kind_and_others_the_llms() -> None:
-    assert greeting_text("en-US", returning=False) == GREETINGS["en"]["first"]
-    assert greeting_text("en-IN", returning=True) == GREETINGS["en"]["returning"]
-    assert greeting_text("hi-IN", returning=False) is None
+def test_a_prepared_greeting_is_chosen_by_language_and_kind_of_user() -> None:
+    front_desk = WorkerSettings(provider_preset="local").agents_config().first
+    prepared = front_desk.prepared_greetings
+    assert greeting_text(prepared, "en-US", returning=False) == TEXT
+    assert greeting_text(prepared, "en-IN", returning=True) == prepared["en"].returning
+    assert greeting_text(prepared, "hi-IN", returning=False) is None  # the LLM greets
+    hindi = {"hi": PreparedGreeting(first="Namaste!", returning="Phir se namaste!")}
+    assert greeting_text(hindi, "hi-IN", returning=True) == "Phir se namaste!"
 
 
-def test_the_voice_identity_names_provider_voice_and_language() -> None:
+def test_the_voice_identity_names_provider_voice_format_and_language() -> None:
     openai = WorkerSettings(provider_preset="openai", openai_api_key="k", deepgram_api_key="k")
-    assert openai.voice_identity("en-US") == "openai/gpt-4o-mini-tts/alloy/en-US"
+    assert openai.voice_identity("en-US") == "openai/gpt-4o-mini-tts/alloy/mp3/en-US"
     assert openai.voice_identity("en-US") != openai.voice_identity("en-GB")
+    assert openai.voice_identity("en-US", "nova") == "openai/gpt-4o-mini-tts/nova/mp3/en-US"
 
 
 def suffixes(folder: Path) -> list[str]:

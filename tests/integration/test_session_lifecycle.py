@@ -116,6 +116,23 @@ async def test_a_participant_joining_makes_the_session_active(client, livekit_se
     assert participant["joined_at"] is not None
 
 
+async def test_an_agent_of_the_agents_file_is_the_starting_agent_the_dispatch_names(client, lk):
+    """Every startable agent of the shipped agents file is an agent_id; the worker that serves
+    them all is dispatched, told which one the conversation starts with."""
+    created = await create(client, agent_id="docs-specialist")
+    assert created["agent_id"] == "docs-specialist"
+    dispatches = await lk.agent_dispatch.list_dispatch(room_name=created["room"])
+    assert [d.agent_name for d in dispatches] == ["pm-agent"]
+    assert json.loads(dispatches[0].metadata)["agent_id"] == "docs-specialist"
+    await client.delete(f"/api/voice/session/{created['session_id']}")
+
+    response = await client.post(
+        "/api/voice/session", json={"user_id": "alice", "agent_id": "task-intake"}
+    )
+    assert response.status_code == 404, "the intake only runs when an agent starts it"
+    assert response.json()["error"]["code"] == "unknown_agent"
+
+
 async def test_delete_ends_the_session_and_room_and_is_idempotent(client, lk):
     created = await create(client, "dave")
     first = await client.delete(f"/api/voice/session/{created['session_id']}")

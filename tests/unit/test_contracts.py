@@ -97,6 +97,22 @@ def test_an_agent_entry_stored_before_timelines_reads_with_an_empty_one() -> Non
     assert isinstance(entry, AgentTurn) and entry.timeline.marks() == {}
 
 
+def test_entries_name_their_agent_and_older_ones_without_one_still_read() -> None:
+    tool = ToolCall(name="end_call", arguments={}, output="bye", is_error=False, agent="pm-agent",
+                    at=AT)  # fmt: skip
+    assert '"is_error":false,"agent":"pm-agent","at"' in tool.model_dump_json()
+    assert parse_entry(tool.model_dump_json()) == tool
+    older = '{"type":"agent","text":"Hi","interrupted":false,"latency":{},"at":"2026-11-21"}'
+    entry = parse_entry(older)
+    assert isinstance(entry, AgentTurn) and entry.agent is None
+
+
+def test_dispatch_metadata_names_the_starting_agent_only_when_known() -> None:
+    meta = DispatchMetadata(session_id="abc", agent_id="docs-specialist")
+    assert DispatchMetadata.parse(meta.model_dump_json()).agent_id == "docs-specialist"
+    assert "agent_id" not in DispatchMetadata(session_id="abc").model_dump_json()
+
+
 @pytest.mark.parametrize(
     "line",
     ['{"type":"note","text":"?","at":"2026-11-21"}', '{"type":"user","at":"2026-11-21"}', "{}"],

@@ -324,6 +324,11 @@ export interface components {
             /** @description The turn's moments (none for older entries) */
             readonly timeline: components["schemas"]["TurnTimeline"];
             /**
+             * Agent
+             * @description Id of the agent in charge (the agents file's id)
+             */
+            readonly agent?: string;
+            /**
              * At
              * Format: date-time
              */
@@ -569,7 +574,7 @@ export interface components {
             readonly ended_at: string | null;
             /**
              * End Reason
-             * @description Why it ended: `ended_by_client`, `room_finished`, `agent_left`, `user_left`, `user_never_joined`, `job_ended`, `agent_error` (written `agent_error: <Exception>`), or a shutdown reason of LiveKit's own
+             * @description Why it ended: `ended_by_client`, `room_finished`, `agent_left`, `user_left`, `user_never_joined`, `agent_ended`, `user_away`, `job_ended`, `agent_error` (written `agent_error: <Exception>`), or a shutdown reason of LiveKit's own
              */
             readonly end_reason: string | null;
             /**
@@ -706,6 +711,11 @@ export interface components {
             readonly output: string;
             /** Is Error */
             readonly is_error: boolean;
+            /**
+             * Agent
+             * @description Id of the agent in charge (the agents file's id)
+             */
+            readonly agent?: string;
             /**
              * At
              * Format: date-time

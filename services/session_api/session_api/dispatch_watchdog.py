@@ -110,6 +110,7 @@ class DispatchWatchdog:
             session_id=session_id,
             user_id=record[F.user_id],
             language=record[F.language],
+            agent_id=record[F.agent_id],
             metadata=json.loads(record[F.metadata]),
         )
         try:

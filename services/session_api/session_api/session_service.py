@@ -70,6 +70,7 @@ class SessionService:
                 session_id=session_id,
                 user_id=record.user_id,
                 language=record.language,
+                agent_id=record.agent_id,
                 metadata=record.metadata,
             ),
             empty_timeout_seconds=self._empty_timeout,

@@ -17,9 +17,6 @@ class AgentConfig(BaseModel):
     display_name: str = Field("Project assistant", description="Human-readable name for clients.")
 
 
-DEFAULT_AGENTS = {"pm-agent": AgentConfig(agent_name="pm-agent")}
-
-
 class Settings(CommonSettings):
     host: str = Field(
         "127.0.0.1",
@@ -86,10 +83,12 @@ class Settings(CommonSettings):
         120, ge=0, description="Sessions one client IP may create per minute (0 disables)."
     )
     agents: dict[str, AgentConfig] = Field(
-        default_factory=lambda: dict(DEFAULT_AGENTS),
+        default_factory=dict,
         description="Agent registry as JSON: agent_id (what clients ask for) -> agent_name (what "
         "the worker registers as, see `AGENT_NAME`), default_language, and optionally "
-        "display_name.",
+        "display_name. Empty: every startable agent of the agents file (`AGENTS_FILE`), "
+        "dispatched to the file's `worker_agent_name`; the agent_id then picks the agent the "
+        "conversation starts with.",
     )
 
     inspector_token: SecretStr | None = Field(
@@ -112,6 +111,23 @@ class Settings(CommonSettings):
                 f"APP_ENV=production needs INSPECTOR_TOKEN of at least "
                 f"{MIN_PRODUCTION_SECRET_LENGTH} characters (or leave it unset: inspector off)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _registry_from_agents_file(self) -> Self:
+        """One source of truth: unless AGENTS routes ids itself, the agents file's startable
+        agents are the ids a session may ask for (any other is 404, `AgentRegistry`)."""
+        if not self.agents:
+            agents = self.agents_config()
+            self.agents = {
+                spec.id: AgentConfig(
+                    agent_name=agents.worker_agent_name,
+                    default_language=spec.language or "en-US",
+                    display_name=spec.display_name,
+                )
+                for spec in agents.agents
+                if spec.startable
+            }
         return self
 
     @field_validator("cors_allow_origins", mode="before")

@@ -1,116 +1,59 @@
-"""`ProjectAssistant`: the voice agent's instructions and its project-management tools.
+"""`ConversationAgent`: one conversation agent of the agents file, with its instructions,
+greeting and tools (`agents_config` builds it).
 
-The agent assembles its own instructions from what the session knows (the user's language,
-today's date, the end of the user's earlier conversations), so the whole prompt is read here.
-
-Tools answer with short plain sentences (they are read aloud after the LLM rephrases them) built
-from real data: projects and tasks in Redis, and the documentation index. Bad input becomes a
-`ToolError` whose message the LLM can relay; slow tools say a filler phrase instead of silence.
+The agent's instructions are the file's, filled in with what the session knows (the language,
+today's date) and followed by the end of the user's earlier conversations, so the whole prompt
+is assembled here (`compose_instructions`).
 """
 
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, Sequence
 from datetime import date
 
 from livekit import rtc
-from livekit.agents import Agent, APIError, ModelSettings, RunContext, ToolError, function_tool
+from livekit.agents import NOT_GIVEN, Agent, APIError, ModelSettings, NotGivenOr
 from livekit.agents import llm as lk_llm
+from livekit.agents import tts as lk_tts
 from livekit.agents.types import FlushSentinel
 
-from voice_common.projects import ProjectError, ProjectStore, Task
+from voice_common.agents_file import AgentSpec
 
 from .audio_trim import TrimmedSpeech
-from .docs_search import DocsIndex
+from .context_budget import ContextBudget
 from .greeting import Greeting
+from .session_data import SessionData
 
-FILLER = "One moment, let me check that."
+__all__ = ["ConversationAgent", "QuietLLMFailures", "SessionData", "compose_instructions"]
+
 LANGUAGE_NAMES = {
     "en": "English", "hi": "Hindi", "bn": "Bengali", "ta": "Tamil", "te": "Telugu",
     "kn": "Kannada", "ml": "Malayalam", "mr": "Marathi", "gu": "Gujarati", "pa": "Punjabi",
     "od": "Odia", "es": "Spanish", "fr": "French", "de": "German",
 }  # fmt: skip
 
-INSTRUCTIONS = """You are a project-management assistant that people talk to by voice.
-You help with projects and tasks: their status, creating tasks, listing work, and finding
-answers in the team's documentation. Use the tools for every fact about projects, tasks or
-documentation; never invent data. Keep answers short and conversational: one to three
-sentences, no lists, no markdown, no emojis, because your words are spoken aloud. Say dates
-naturally. When a tool reports a problem, explain it and ask for what is missing.
-Speak {language}. Today is {today}."""
 MEMORY_INSTRUCTIONS = (
     "\n\nYou have spoken with this user before. The end of your earlier conversations, "
     "oldest first (use it when the user refers back; do not recite it):\n"
 )
 
 
-@dataclass
-class SessionData:
-    """What the session's tools know about who they serve (the AgentSession userdata)."""
-
-    session_id: str
-    user_id: str
-    language: str
-
-
 def language_name(language: str) -> str:
     return LANGUAGE_NAMES.get(language.split("-")[0].lower(), language)
 
 
-def _task_line(task: Task) -> str:
-    parts = [f"{task.id} '{task.title}' ({task.status.replace('_', ' ')}"]
-    if task.assignee:
-        parts.append(f", assigned to {task.assignee}")
-    if task.due_date:
-        parts.append(f", due {task.due_date.isoformat()}")
-    return "".join(parts) + ")"
+def compose_instructions(template: str, language: str, today: date, memory: list[str]) -> str:
+    """The system prompt: the agent's instructions in the user's language, as of `today`, with
+    the lines of the user's earlier sessions (`memory.previous_turns`) when there are any."""
+    text = template.replace("{language}", language_name(language))
+    text = text.replace("{today}", today.isoformat())
+    if memory:
+        text += MEMORY_INSTRUCTIONS + "\n".join(memory)
+    return text
 
 
-class ProjectAssistant(TrimmedSpeech):
-    def __init__(
-        self,
-        *,
-        projects: ProjectStore,
-        docs: DocsIndex,
-        language: str,
-        today: date,
-        memory: list[str],
-        filler_delay: float,
-    ) -> None:
-        super().__init__(instructions=self.compose_instructions(language, today, memory))
-        self._projects = projects
-        self._docs = docs
-        self._filler_delay = filler_delay
-
-    @staticmethod
-    def compose_instructions(language: str, today: date, memory: list[str]) -> str:
-        """The system prompt: who the agent is, in the user's language, as of `today`, with the
-        lines of the user's earlier sessions (`memory.previous_turns`) when there are any."""
-        text = INSTRUCTIONS.format(language=language_name(language), today=today.isoformat())
-        if memory:
-            text += MEMORY_INSTRUCTIONS + "\n".join(memory)
-        return text
-
-    greeting: Greeting | None = None  # a prepared greeting (`greeting.py`), else the LLM's
-
-    async def on_enter(self) -> None:
-        if self.greeting is not None:
-            self.greeting.play(self.session)
-            return
-        self.session.generate_reply(
-            instructions="Greet the user in one short sentence and offer help with their "
-            "projects. If you have spoken before, say welcome back."
-        )
-
-    async def tts_node(
-        self, text: AsyncIterable[str], model_settings: ModelSettings
-    ) -> AsyncIterable[rtc.AudioFrame]:
-        """Speech as `TrimmedSpeech` makes it; the greeting's also recorded when it is not
-        stored yet (`Greeting.record`)."""
-        frames = await super().tts_node(text, model_settings)
-        if self.greeting is not None and self.greeting.recording:
-            return self.greeting.record(frames)
-        return frames
+class QuietLLMFailures(TrimmedSpeech):
+    """The LLM node of every agent of the session: the request fitted into the session's
+    context budget (`context_budget`), and LLM failures reported once; its replies start at
+    their first sound (`TrimmedSpeech`)."""
 
     async def llm_node(
         self, chat_ctx: lk_llm.ChatContext, tools: list[lk_llm.Tool], model_settings: ModelSettings
@@ -121,103 +64,49 @@ class ProjectAssistant(TrimmedSpeech):
         raising, so `TroubleNotifier` has logged it and apologised. Raised on, the same error
         would be logged again with its traceback and mark the turn failed, which ends LiveKit's
         console text mode (`python -m voice_agent console --text`)."""
+        budget = getattr(self.session.userdata, "context_budget", None)
+        if isinstance(budget, ContextBudget):
+            llm = self.session.llm
+            chat_ctx = budget.fit(chat_ctx, llm if isinstance(llm, lk_llm.LLM) else None)
         try:
             async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
                 yield chunk
         except APIError:
             return
 
-    @asynccontextmanager
-    async def _working(self, context: RunContext[SessionData]) -> AsyncIterator[None]:
-        """Say a filler phrase if the work outlasts the filler delay; relay data errors
-        (unknown project, invalid task) to the LLM as a ToolError it can explain."""
-        async with context.with_filler(FILLER, delay=self._filler_delay):
-            try:
-                yield
-            except ProjectError as exc:
-                raise ToolError(str(exc)) from None
 
-    @function_tool
-    async def list_projects(self, context: RunContext[SessionData]) -> str:
-        """List every project with its status."""
-        async with self._working(context):
-            projects = await self._projects.list_projects()
-        if not projects:
-            return "There are no projects yet."
-        return "; ".join(f"{p.name}: {p.status.replace('_', ' ')}" for p in projects)
+class ConversationAgent(QuietLLMFailures):
+    """An agent of the file that talks until it hands over (a `conversation` agent)."""
 
-    @function_tool
-    async def get_project_status(self, context: RunContext[SessionData], project_name: str) -> str:
-        """Get a project's status: its state, task counts, overdue and upcoming tasks.
-
-        Args:
-            project_name: The project's name as the user said it.
-        """
-        async with self._working(context):
-            status = await self._projects.project_status(project_name)
-        project = status.project
-        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in status.counts.items())
-        lines = [f"{project.name} is {project.status.replace('_', ' ')}. Tasks: {counts}."]
-        if status.overdue:
-            lines.append("Overdue: " + "; ".join(_task_line(t) for t in status.overdue) + ".")
-        if status.upcoming:
-            lines.append("Next up: " + "; ".join(_task_line(t) for t in status.upcoming) + ".")
-        return " ".join(lines)
-
-    @function_tool
-    async def list_tasks(
-        self, context: RunContext[SessionData], project_name: str, status: str | None = None
-    ) -> str:
-        """List a project's tasks, optionally only those with one status.
-
-        Args:
-            project_name: The project's name as the user said it.
-            status: Only tasks with this status: todo, in_progress or done.
-        """
-        async with self._working(context):
-            project = await self._projects.find_project(project_name)
-            tasks = await self._projects.list_tasks(project, status)
-        if not tasks:
-            return f"{project.name} has no {status.replace('_', ' ') + ' ' if status else ''}tasks."
-        return f"{project.name} tasks: " + "; ".join(_task_line(t) for t in tasks) + "."
-
-    @function_tool
-    async def create_task(
+    def __init__(
         self,
-        context: RunContext[SessionData],
-        project_name: str,
-        title: str,
-        assignee: str | None = None,
-        due_date: str | None = None,
-    ) -> str:
-        """Create a task in a project.
+        *,
+        spec: AgentSpec,
+        instructions: str,
+        tools: Sequence[lk_llm.Tool | lk_llm.Toolset],
+        chat_ctx: lk_llm.ChatContext | None = None,
+        tts: NotGivenOr[lk_tts.TTS] = NOT_GIVEN,
+    ) -> None:
+        super().__init__(
+            id=spec.id, instructions=instructions, tools=list(tools), chat_ctx=chat_ctx, tts=tts
+        )
+        self.spec = spec
 
-        Args:
-            project_name: The project's name as the user said it.
-            title: A short title for the task.
-            assignee: Who should do it, if the user said so.
-            due_date: The due date as YYYY-MM-DD, if the user gave one.
-        """
-        async with self._working(context):
-            project = await self._projects.find_project(project_name)
-            task = await self._projects.create_task(
-                project,
-                title,
-                assignee=assignee,
-                due_date=due_date,
-                created_by=context.userdata.user_id,
-            )
-        return f"Created task {_task_line(task)} in {project.name}."
+    # The session's first greeting when it is prepared (`greeting.py`): said without the LLM.
+    greeting: Greeting | None = None
 
-    @function_tool
-    async def search_documentation(self, context: RunContext[SessionData], query: str) -> str:
-        """Search the team's documentation and return the best matching passages.
+    async def on_enter(self) -> None:
+        if self.greeting is not None:
+            self.greeting.play(self.session)
+        elif self.spec.greeting:
+            self.session.generate_reply(instructions=self.spec.greeting)
 
-        Args:
-            query: What to look for, in a few words.
-        """
-        async with self._working(context):
-            hits = self._docs.search(query, limit=3)
-        if not hits:
-            return f"The documentation has nothing about '{query}'."
-        return " ".join(f"From {h.source}, {h.heading}: {h.snippet}" for h in hits)
+    async def tts_node(
+        self, text: AsyncIterable[str], model_settings: ModelSettings
+    ) -> AsyncIterable[rtc.AudioFrame]:
+        """Speech as `TrimmedSpeech` makes it; the greeting's also recorded when it is not
+        stored yet (`Greeting.record`)."""
+        frames = await super().tts_node(text, model_settings)
+        if self.greeting is not None and self.greeting.recording:
+            return self.greeting.record(frames)
+        return frames

@@ -46,15 +46,17 @@ async def trim_leading_silence(
 
 
 class TrimmedSpeech(Agent):
-    """An agent whose replies start at their first sound (`trim_leading_silence`), unless
-    `trim_leading_silence` is set to False on it (setting TTS_TRIM_LEADING_SILENCE)."""
-
-    trim_leading_silence = True
+    """An agent whose replies start at their first sound (`trim_leading_silence`), unless the
+    session's userdata says `trim_leading_silence=False` (setting TTS_TRIM_LEADING_SILENCE)."""
 
     async def tts_node(
         self, text: AsyncIterable[str], model_settings: ModelSettings
     ) -> AsyncIterable[rtc.AudioFrame]:
         frames = Agent.default.tts_node(self, text, model_settings)
-        if not self.trim_leading_silence:
-            return frames
-        return trim_leading_silence(frames)
+        return trim_leading_silence(frames) if self._trimming() else frames
+
+    def _trimming(self) -> bool:
+        try:
+            return bool(getattr(self.session.userdata, "trim_leading_silence", True))
+        except ValueError:  # a session without userdata
+            return True

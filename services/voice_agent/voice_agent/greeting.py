@@ -2,8 +2,9 @@
 (first time, returning), its audio synthesized once per voice and kept on disk, so that a
 session's first words leave as soon as the agent has joined.
 
-- `greeting_text(language, returning)`: the sentence, or None for a language with no fixed
-  greeting (the agent then asks the LLM for one, in the user's language);
+- `greeting_text(prepared, language, returning)`: the sentence of an agent's prepared greetings
+  (the agents file's `prepared_greetings`) for the language, or None when it has none (the agent
+  then asks the LLM for one, in the user's language);
 - `GreetingAudio`: the audio of a greeting by voice and text, as 16-bit PCM files under one
   folder, shared by every job process of the host;
 - `Greeting.play(session)`: the stored audio when there is some; otherwise the session's TTS
@@ -17,28 +18,28 @@ import logging
 import os
 import struct
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from livekit import rtc
 from livekit.agents import AgentSession
 
+from voice_common.agents_file import PreparedGreeting
+
 log = logging.getLogger(__name__)
 
-GREETINGS = {
-    "en": {
-        "first": "Hello! How can I help with your projects?",
-        "returning": "Welcome back! How can I help with your projects?",
-    },
-}
 FRAME_SECONDS = 0.02
 _HEADER = struct.Struct("<II")  # sample rate, channels
 
 
-def greeting_text(language: str, returning: bool) -> str | None:
-    texts = GREETINGS.get(language.split("-")[0].lower())
-    return None if texts is None else texts["returning" if returning else "first"]
+def greeting_text(
+    prepared: Mapping[str, PreparedGreeting], language: str, returning: bool
+) -> str | None:
+    texts = prepared.get(language.split("-")[0].lower())
+    if texts is None:
+        return None
+    return texts.returning if returning else texts.first
 
 
 def default_folder() -> Path:

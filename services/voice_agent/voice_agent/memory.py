@@ -35,7 +35,7 @@ def _line(entry: UserTurn | AgentTurn | ToolCall | None) -> str | None:
 
 async def previous_turns(redis: Redis, user_id: str, current_session: str, turns: int) -> list[str]:
     """The last `turns` lines of the user's earlier sessions, oldest first (the agent's
-    instructions quote them: `ProjectAssistant.compose_instructions`)."""
+    instructions quote them: `agent.compose_instructions`)."""
     if turns <= 0:
         return []
     recent = cast(

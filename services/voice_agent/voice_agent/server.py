@@ -20,6 +20,9 @@ from voice_common.session_status import EndReason
 
 from . import metrics
 from .agent import SessionData
+from .call_endings import AwayWatch
+from .context_budget import ContextBudget
+from .handoffs import ActiveAgentAttribute
 from .job_end import JobEnd
 from .log_messages import JOB_STARTED
 from .session_setup import build_agent, build_session, room_options
@@ -38,6 +41,13 @@ async def entrypoint(ctx: JobContext) -> None:
         session_id=meta.session_id or ctx.job.room.name,
         user_id=meta.user_id or "anonymous",
         language=meta.language or settings.default_language,
+        agent_id=meta.agent_id,
+        trim_leading_silence=settings.tts_trim_leading_silence,
+        context_budget=(
+            ContextBudget(settings.llm_context_budget_tokens)
+            if settings.llm_context_budget_tokens
+            else None
+        ),
     )
     # On every record of this job, LiveKit's included: the job process adds them.
     ctx.log_context_fields.update(session_id=data.session_id, room=ctx.job.room.name)
@@ -76,6 +86,9 @@ async def entrypoint(ctx: JobContext) -> None:
         session = build_session(settings, ctx.proc.userdata["vad"], data, vocabulary)
         recorder.attach(session)
         TroubleNotifier(session)
+        data.end_call = job_end.end  # the agent's own endings (call_endings)
+        AwayWatch(session)
+        ActiveAgentAttribute(session, ctx.room, settings.agents_config())
         session.on("close", job_end.session_closed)
         session.on("function_tools_executed", metrics.count_tool_calls)
         await session.start(

@@ -1,4 +1,4 @@
-"""Building a job's conversation: the `ProjectAssistant` with its data and memory, and the
+"""Building a job's conversation: the starting agent with its data and memory, and the
 `AgentSession` with the providers, turn handling and retries for the user's language."""
 
 from datetime import date
@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 
 from voice_common.projects import ProjectStore
 
-from .agent import ProjectAssistant, SessionData
+from .agent import ConversationAgent, SessionData
+from .agents_config import AgentBuilder, settings_tts
 from .docs_search import get_index
 from .greeting import Greeting, GreetingAudio, default_folder, greeting_text
 from .memory import previous_turns
@@ -44,6 +45,7 @@ def build_session(
         tts=session_tts(settings, data.language),
         vad=vad,
         conn_options=session_conn_options(settings),
+        user_away_timeout=settings.user_away_seconds,  # call_endings.AwayWatch
         turn_handling={
             # Pinned to the local model: never a cloud-only detector on a self-hosted server.
             "turn_detection": TurnDetector(version="v1-mini"),
@@ -64,25 +66,27 @@ def build_session(
 
 async def build_agent(
     settings: WorkerSettings, redis: Redis, data: SessionData
-) -> ProjectAssistant:
-    """The session's agent: tools on seeded project data, and what its instructions need (the
-    user's language, today, the end of the user's earlier conversations)."""
+) -> ConversationAgent:
+    """The session's starting agent (the agents file's, `AgentBuilder`): tools on seeded
+    project data, and what its instructions need (the user's language, today, the end of the
+    user's earlier conversations)."""
     projects = ProjectStore(redis)
     await projects.seed_if_empty()
     memory = await previous_turns(redis, data.user_id, data.session_id, settings.memory_turns)
-    agent = ProjectAssistant(
+    builder = AgentBuilder(
+        agents=settings.agents_config(),
         projects=projects,
         docs=get_index(settings.docs_folder),
-        language=data.language,
+        data=data,
         today=date.today(),
         memory=memory,
         filler_delay=settings.tool_filler_delay_seconds,
+        tts=settings_tts(settings),
     )
-    agent.trim_leading_silence = settings.tts_trim_leading_silence
-    text = greeting_text(data.language, returning=bool(memory))
+    agent = builder.start(data.agent_id)
+    text = greeting_text(agent.spec.prepared_greetings, data.language, returning=bool(memory))
     if settings.prepared_greeting and text is not None:
         folder = settings.greeting_audio_dir or default_folder()
-        agent.greeting = Greeting(
-            text, settings.voice_identity(data.language), GreetingAudio(folder)
-        )
+        voice = settings.voice_identity(data.language, agent.spec.voice)
+        agent.greeting = Greeting(text, voice, GreetingAudio(folder))
     return agent

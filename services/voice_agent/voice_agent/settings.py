@@ -236,9 +236,10 @@ class WorkerSettings(CommonSettings):
     )
     prepared_greeting: bool = Field(
         True,
-        description="Greet with a fixed sentence (English; other languages ask the LLM) whose "
-        "audio is synthesized once per voice and kept in GREETING_AUDIO_DIR: no LLM round trip "
-        "before the first words. false: the LLM writes every greeting.",
+        description="Greet with the starting agent's fixed sentence for the session's language "
+        "(`prepared_greetings` in the agents file; otherwise the LLM greets), its audio "
+        "recorded once per voice and kept in GREETING_AUDIO_DIR: no LLM round trip before the "
+        "first words. false: the LLM writes every greeting.",
     )
     greeting_audio_dir: Path | None = Field(
         None,
@@ -267,6 +268,21 @@ class WorkerSettings(CommonSettings):
         gt=0,
         description="The agent leaves, ending the session, if its user has not joined the room "
         "this long after the agent did (a user who closed the page before connecting).",
+    )
+    user_away_seconds: float | None = Field(
+        30.0,
+        gt=0,
+        description="After this many seconds of silence on both sides the agent asks whether "
+        "the user is still there; after as long again it says goodbye and ends the call "
+        "(end reason `user_away`). Empty: never.",
+    )
+    llm_context_budget_tokens: int | None = Field(
+        4000,
+        ge=500,
+        description="Most tokens (estimated as characters / 4) of conversation sent to the LLM "
+        "per request: instructions, a running summary of the older turns (written by the same "
+        "LLM in the background) and the newest turns; older tool outputs are cut. The Redis "
+        "transcript keeps everything. Empty: the whole history, however long.",
     )
     memory_turns: int = Field(
         12, ge=0, le=100, description="Turns of the user's previous sessions given as context."
@@ -302,15 +318,17 @@ class WorkerSettings(CommonSettings):
         secret: SecretStr | None = getattr(self, field) if field else None
         return secret.get_secret_value() if secret else None
 
-    def voice_identity(self, language: str) -> str:
-        """What a sentence's synthesized audio depends on besides its text."""
+    def voice_identity(self, language: str, voice: str | None = None) -> str:
+        """What a sentence's synthesized audio depends on besides its text (`voice`: an agent's
+        own voice instead of the provider's voice setting)."""
         provider = self.chosen_providers()[2]
-        voice = {
-            TTSProvider.openai: f"{self.openai_tts_model}/{self.openai_tts_voice}",
-            TTSProvider.sarvam: f"{self.sarvam_tts_model}/{self.sarvam_tts_speaker}",
-            TTSProvider.piper: str(self.piper_voice),
-        }.get(provider, "")
-        return f"{provider.value}/{voice}/{language}"
+        model, default_voice = {
+            TTSProvider.openai: (self.openai_tts_model, self.openai_tts_voice),
+            TTSProvider.sarvam: (self.sarvam_tts_model, self.sarvam_tts_speaker),
+            TTSProvider.piper: ("piper", str(self.piper_voice)),
+        }[provider]
+        fmt = self.openai_tts_format if provider is TTSProvider.openai else ""
+        return f"{provider.value}/{model}/{voice or default_voice}/{fmt}/{language}"
 
     def chosen_providers(self) -> tuple[STTProvider, LLMProvider, TTSProvider]:
         """The preset's providers, each overridden by its explicit setting."""

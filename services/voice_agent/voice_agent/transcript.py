@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from livekit.agents import AgentSession
-from livekit.agents.llm import ChatMessage
+from livekit.agents.llm import AgentHandoff, ChatMessage
 from livekit.agents.llm.chat_context import MetricsReport
 from livekit.agents.voice.events import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 from redis.asyncio import Redis
@@ -115,6 +115,7 @@ class TranscriptRecorder:
         self._writer: asyncio.Task[None] | None = None
         self._last_user_latency = LatencyStages()
         self._pending = 0  # queued or being written
+        self._agent: str | None = None  # in charge, from LiveKit's AgentHandoff items
         self.stats = TurnStats()
         self._timelines = TurnTimelines()
 
@@ -126,6 +127,9 @@ class TranscriptRecorder:
 
     def _on_item(self, event: ConversationItemAddedEvent) -> None:
         item = event.item
+        if isinstance(item, AgentHandoff):
+            self._agent = item.new_agent_id
+            return
         if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
             return
         text = item.text_content or ""
@@ -150,6 +154,7 @@ class TranscriptRecorder:
                 interrupted=item.interrupted,
                 latency=latency,
                 timeline=timeline,
+                agent=self._agent,
                 at=_now(),
             )
         )
@@ -164,6 +169,7 @@ class TranscriptRecorder:
                     arguments=_arguments(call.arguments),
                     output=str(output.output)[:TOOL_OUTPUT_LIMIT],
                     is_error=output.is_error,
+                    agent=self._agent,
                     at=_now(),
                 )
             )

@@ -35,7 +35,7 @@ class TroubleNotifier:
         if getattr(event.error, "recoverable", True):
             return
         cause = getattr(event.error, "error", None)
-        # The one record of the failure, with its traceback (`ProjectAssistant.llm_node` keeps
+        # The one record of the failure, with its traceback (`QuietLLMFailures.llm_node` keeps
         # LiveKit from logging an LLM's again); console mode shows it as one line (`console`).
         log.error(
             "provider failed",

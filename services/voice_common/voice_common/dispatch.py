@@ -17,6 +17,11 @@ class DispatchMetadata(BaseModel):
     session_id: str | None = Field(None, description="The session the job serves")
     user_id: str | None = Field(None, description="Whose session it is (memory, task authorship)")
     language: str | None = Field(None, description="BCP 47 tag the agent speaks and hears")
+    agent_id: str | None = Field(
+        None,
+        exclude_if=lambda value: value is None,  # absent as before, when not known
+        description="The agent the client asked for: the agents file's starting agent",
+    )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="The client's free-form `metadata` of the session"
     )

@@ -242,9 +242,9 @@ class ProjectStore:
         (`T-<n>`); a write that fails after taking its id leaves a gap, never a duplicate.
         """
         found = await self._resolve(project)
-        clean_title = _valid_title(title)
-        clean_assignee = _valid_assignee(assignee)
-        due = _valid_due_date(due_date, today or date.today())
+        clean_title = valid_title(title)
+        clean_assignee = valid_assignee(assignee)
+        due = valid_due_date(due_date, today or date.today())
         number = await self._redis.incr(keys.task_counter())
         now = _utc_now()
         task = Task(
@@ -307,7 +307,7 @@ def _spoken_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
-def _valid_title(title: str) -> str:
+def valid_title(title: str) -> str:
     clean = " ".join(title.split())
     if len(clean) < TITLE_MIN:
         raise InvalidTaskError(f"A task title needs at least {TITLE_MIN} characters.")
@@ -318,14 +318,14 @@ def _valid_title(title: str) -> str:
     return clean
 
 
-def _valid_assignee(assignee: str | None) -> str | None:
+def valid_assignee(assignee: str | None) -> str | None:
     clean = " ".join((assignee or "").split())
     if len(clean) > ASSIGNEE_MAX:
         raise InvalidTaskError(f"The assignee's name is longer than {ASSIGNEE_MAX} characters.")
     return clean or None
 
 
-def _valid_due_date(value: str | date | None, today: date) -> date | None:
+def valid_due_date(value: str | date | None, today: date) -> date | None:
     if isinstance(value, str):
         text = value.strip()
         if not text:

@@ -39,6 +39,8 @@ class EndReason(StrEnum):
     agent_left = "agent_left"  # webhook: the agent left a room (its job process died)
     user_left = "user_left"  # the worker: the user hung up
     user_never_joined = "user_never_joined"  # the worker: nobody came, or the room closed first
+    agent_ended = "agent_ended"  # the worker: the agent said goodbye and ended the call
+    user_away = "user_away"  # the worker: the user stayed silent after "are you still there?"
     job_ended = "job_ended"  # the worker: the job ended without saying why
     agent_error = "agent_error"  # the worker failed; written as "agent_error: <Exception>"
 

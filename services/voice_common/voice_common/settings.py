@@ -6,10 +6,13 @@ and both must refuse to run in production with the development credentials that
 """
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .agents_file import AgentsFile, load_agents_file
 
 DEV_API_KEY = "devkey"
 DEV_API_SECRET = "secret"  # noqa: S105 - the well-known development secret, refused in production
@@ -57,6 +60,23 @@ class CommonSettings(BaseSettings):
         ge=1,
         description="Session records and transcripts expire from Redis after this many days.",
     )
+
+    agents_file: Path | None = Field(
+        None,
+        description="JSON file listing the agents: their instructions, greeting, voice, "
+        'language, tools and handoffs (docs/configuration.md, "The agents file"). Both '
+        "services read it at start and refuse to start when it does not hold together. Empty: "
+        "the shipped `services/voice_common/voice_common/data/agents.json`.",
+    )
+
+    def agents_config(self) -> AgentsFile:
+        """The agents file's agents (checked when the settings were read)."""
+        return load_agents_file(self.agents_file)
+
+    @model_validator(mode="after")
+    def _agents_file_holds_together(self) -> Self:
+        self.agents_config()  # an AgentsFileError (a ValueError) names the problem
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_credentials_in_production(self) -> Self:

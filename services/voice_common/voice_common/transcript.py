@@ -95,6 +95,19 @@ class TurnTimeline(BaseModel):
 TIMELINE_MARKS: tuple[str, ...] = tuple(TurnTimeline.model_fields)
 
 
+# The agent in charge of a turn; absent (never null) in entries written before agents were
+# recorded, and in those of agents outside the agents file, so older entries write back as
+# they were read.
+AgentId = Annotated[
+    str | None,
+    Field(
+        exclude_if=lambda value: value is None,
+        description="Id of the agent in charge (the agents file's id)",
+    ),
+    WithJsonSchema({"type": "string"}),
+]
+
+
 class _Entry(BaseModel):
     # The JSON always has every field (defaults only make reading older entries lenient), so
     # the served schema marks them all required.
@@ -123,6 +136,7 @@ class AgentTurn(_Entry):
     timeline: TurnTimeline = Field(
         default_factory=TurnTimeline, description="The turn's moments (none for older entries)"
     )
+    agent: AgentId = None
     at: Timestamp
 
 
@@ -136,6 +150,7 @@ class ToolCall(_Entry):
     )
     output: str = Field(description="What the tool returned, or its error message (cut)")
     is_error: bool
+    agent: AgentId = None
     at: Timestamp
 
 

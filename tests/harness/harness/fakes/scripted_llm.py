@@ -31,12 +31,16 @@ Reply = str | Callable[[str], str]
 
 @dataclass
 class Rule:
-    """When `pattern` matches the newest user/system text: call `tool`, or just say `reply`."""
+    """When `pattern` matches the newest user/system text: call `tool`, or just say `reply`.
+    A callable `reply` is given that text, or with `reads_context` all the text of the request
+    (what the model was shown), to answer from what it remembers."""
 
     pattern: str
     reply: Reply = "OK."
     tool: str | None = None
     arguments: ToolArgs = field(default_factory=dict)
+    reads_context: bool = False
+    hold: asyncio.Event | None = None  # the answer waits for it (a model slow to answer this)
 
     def matches(self, text: str) -> re.Match[str] | None:
         return re.search(self.pattern, text, re.IGNORECASE)
@@ -97,15 +101,16 @@ class ScriptedLLM:
         name = calls[-1]["tool_calls"][-1]["function"]["name"]
         return next((r for r in self.rules if r.tool == name), None)
 
-    def _answer(self, messages: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
-        """(text, None) or (None, tool call) for this conversation."""
-        last = messages[-1]
-        if last.get("role") == "tool":
-            rule = self._rule_for_tool_result(messages)
-            output = _text(last.get("content"))
-            if rule is None:
-                return output, None
-            return (rule.reply(output) if callable(rule.reply) else rule.reply), None
+    def _relay(self, messages: list[dict[str, Any]], tool_message: dict[str, Any]) -> str:
+        """The answer to a tool's result: its rule's reply, or the output itself."""
+        rule = self._rule_for_tool_result(messages[: messages.index(tool_message)])
+        output = _text(tool_message.get("content"))
+        if rule is None:
+            return output
+        return rule.reply(output) if callable(rule.reply) else rule.reply
+
+    def _hold(self, messages: list[dict[str, Any]]) -> asyncio.Event | None:
+        """The hold of the first rule matching the newest user/system text, if any."""
         newest = next(
             (
                 _text(m.get("content"))
@@ -114,14 +119,45 @@ class ScriptedLLM:
             ),
             "",
         )
+        return next((rule.hold for rule in self.rules if rule.matches(newest)), None)
+
+    def _answer(
+        self, messages: list[dict[str, Any]], offered: set[str]
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """(text, None) or (None, tool call) for this conversation. A rule for a tool the
+        request does not offer is skipped, as a real model never calls one; when that leaves
+        no rule, the newest tool result is relayed (an agent back from a sub-dialogue, the
+        words that ended it meant for the sub-dialogue's tool, finds its own tool's result
+        before them)."""
+        last = messages[-1]
+        if last.get("role") == "tool":
+            return self._relay(messages, last), None
+        newest = next(
+            (
+                _text(m.get("content"))
+                for m in reversed(messages)
+                if m.get("role") in ("user", "system")
+            ),
+            "",
+        )
+        unavailable = False
         for rule in self.rules:
             match = rule.matches(newest)
             if not match:
                 continue
+            if rule.tool and rule.tool not in offered:
+                unavailable = True
+                continue
             if rule.tool:
                 args = rule.arguments(match) if callable(rule.arguments) else rule.arguments
                 return None, {"name": rule.tool, "arguments": json.dumps(args)}
-            return (rule.reply(newest) if callable(rule.reply) else rule.reply), None
+            if not callable(rule.reply):
+                return rule.reply, None
+            shown = "\n".join(_text(m.get("content")) for m in messages)
+            return rule.reply(shown if rule.reads_context else newest), None
+        results = [m for m in messages if m.get("role") == "tool"]
+        if unavailable and results:
+            return self._relay(messages, results[-1]), None
         return self.default_reply, None
 
     # --- the OpenAI wire format ----------------------------------------------------------------
@@ -139,7 +175,10 @@ class ScriptedLLM:
                 {"error": {"message": "scripted failure", "type": "server_error"}},
                 status=self.fail_status,
             )
-        text, tool_call = self._answer(body["messages"])
+        offered = {tool["function"]["name"] for tool in body.get("tools") or []}
+        text, tool_call = self._answer(body["messages"], offered)
+        if (hold := self._hold(body["messages"])) is not None:
+            await hold.wait()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
