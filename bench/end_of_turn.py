@@ -50,11 +50,17 @@ COMPLETE = (
 )
 # name -> worker settings: the VAD's silence wait and the end-of-turn model's shortest delay
 CONFIGS: dict[str, dict[str, str]] = {
-    "default": {"VAD_MIN_SILENCE_DURATION": "0.55", "MIN_ENDPOINTING_DELAY": "0.4"},
+    "previous-default": {"VAD_MIN_SILENCE_DURATION": "0.55", "MIN_ENDPOINTING_DELAY": "0.4"},
+    "strict-model": {
+        "VAD_MIN_SILENCE_DURATION": "0.55",
+        "MIN_ENDPOINTING_DELAY": "0.4",
+        "EOT_UNLIKELY_THRESHOLD": "0.8",
+    },
+    "patient": {"VAD_MIN_SILENCE_DURATION": "0.55", "MIN_ENDPOINTING_DELAY": "0.9"},
     "balanced": {"VAD_MIN_SILENCE_DURATION": "0.35", "MIN_ENDPOINTING_DELAY": "0.3"},
     "latency-first": {"VAD_MIN_SILENCE_DURATION": "0.25", "MIN_ENDPOINTING_DELAY": "0.2"},
 }
-QUICK = {"eot_paused": 1, "eot_complete": 1, "configs": "default"}
+QUICK = {"eot_paused": 1, "eot_complete": 1, "configs": "previous-default"}
 
 
 @dataclass
@@ -222,7 +228,7 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
         preset="openai",
         timings=args.timings,
         transcript=None,
-        worker_overrides={**CONFIGS["default"], **args.worker_overrides},
+        worker_overrides=args.worker_overrides,
     )
     runs = []
     try:

@@ -105,6 +105,7 @@ class BenchStack:
     fakes: list[ManagedProcess] = field(default_factory=list)
     worker: Worker | None = None
     worker_env: dict[str, str] = field(default_factory=dict)
+    overridden: dict[str, str] = field(default_factory=dict)  # by the last restart_worker
 
     @property
     def run_dir(self) -> Path:
@@ -161,11 +162,16 @@ class BenchStack:
         return self.worker.log_text() if self.worker else ""
 
     def restart_worker(self, **overrides: str) -> None:
-        """A fresh worker (new job processes) with some settings changed."""
+        """A fresh worker (new job processes) with these settings changed from the stack's
+        (those a previous restart changed go back)."""
         if self.worker is None:
             self.worker = self.stack.add_worker({**self.worker_env, **overrides})
         else:
-            self.worker = self.stack.replace_worker(self.worker, overrides)
+            earlier = set(self.overridden) - set(overrides) - set(self.worker_env)
+            self.worker = self.stack.replace_worker(
+                self.worker, {**self.worker_env, **overrides}, unset=earlier
+            )
+        self.overridden = dict(overrides)
 
 
 def start_stack(

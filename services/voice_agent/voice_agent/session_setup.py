@@ -36,6 +36,16 @@ def room_options(settings: WorkerSettings) -> room_io.RoomOptions:
     return room_io.RoomOptions(audio_input=audio)
 
 
+def turn_detector(settings: WorkerSettings) -> TurnDetector:
+    """LiveKit's local end-of-turn model, pinned: never a cloud-only detector on a self-hosted
+    server. Its threshold (below it the user is thought to go on) is LiveKit's per language
+    unless EOT_UNLIKELY_THRESHOLD sets one."""
+    threshold = settings.eot_unlikely_threshold
+    if threshold is None:
+        return TurnDetector(version="v1-mini")
+    return TurnDetector(version="v1-mini", unlikely_threshold=threshold)
+
+
 def build_session(
     settings: WorkerSettings, vad: silero.VAD, data: SessionData, vocabulary: list[str]
 ) -> AgentSession:
@@ -47,8 +57,7 @@ def build_session(
         conn_options=session_conn_options(settings),
         user_away_timeout=settings.user_away_seconds,  # call_endings.AwayWatch
         turn_handling={
-            # Pinned to the local model: never a cloud-only detector on a self-hosted server.
-            "turn_detection": TurnDetector(version="v1-mini"),
+            "turn_detection": turn_detector(settings),
             "endpointing": {
                 "min_delay": settings.min_endpointing_delay,
                 "max_delay": settings.max_endpointing_delay,

@@ -251,6 +251,15 @@ class WorkerSettings(CommonSettings):
         description="Drop the near-silence a TTS puts before a reply's first word (at most "
         "0.5 s), so that the answer is heard that much sooner.",
     )
+    eot_unlikely_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="The end-of-turn model's threshold: when its probability that the user is "
+        "done is below it, the turn waits up to MAX_ENDPOINTING_DELAY for more. Higher cuts "
+        "off fewer users who pause mid-sentence; empty: LiveKit's per-language default (0.36 "
+        "for English in livekit-agents 1.8).",
+    )
     min_endpointing_delay: float = Field(
         0.4, ge=0, description="Seconds of silence before the end-of-turn model may end a turn."
     )

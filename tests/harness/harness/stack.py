@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -158,12 +158,19 @@ class Stack:
         self.workers.append(self._track(worker))
         return worker
 
-    def replace_worker(self, worker: Worker, settings: Mapping[str, str] | None = None) -> Worker:
-        """Stop `worker` and start a fresh one (new job processes) with `settings` changed."""
+    def replace_worker(
+        self,
+        worker: Worker,
+        settings: Mapping[str, str] | None = None,
+        *,
+        unset: Collection[str] = (),
+    ) -> Worker:
+        """Stop `worker` and start a fresh one (new job processes) with `settings` changed and
+        the `unset` ones back to their defaults."""
         worker.stop()
         self._started.remove(worker)
         index = self.workers.index(worker)
-        env = {**worker.env, **(settings or {})}
+        env = {k: v for k, v in worker.env.items() if k not in unset} | dict(settings or {})
         fresh = start_worker(env, self.logs, f"{worker.name}-{worker.pid}")
         self.workers[index] = self._track(fresh)
         return fresh
