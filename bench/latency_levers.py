@@ -15,6 +15,7 @@ import copy
 from pathlib import Path
 
 from conversation import PACKAGES, run_cli
+from end_of_turn import CONFIGS, LATENCY_FIRST
 from machine import command_line
 from report import Output, header, save_raw, table
 from stats import ms, pct
@@ -30,10 +31,7 @@ LEVERS: dict[str, dict[str, str]] = {
     "tts-mp3": {"OPENAI_TTS_FORMAT": "mp3"},
     "no-silence-trim": {"TTS_TRIM_LEADING_SILENCE": "false"},
     "input-frames-20ms": {"AUDIO_INPUT_FRAME_MS": "20"},
-    "latency-first-endpointing": {
-        "VAD_MIN_SILENCE_DURATION": "0.25",
-        "MIN_ENDPOINTING_DELAY": "0.2",
-    },
+    "latency-first-endpointing": CONFIGS[LATENCY_FIRST],
     "no-preemptive-generation": {"PREEMPTIVE_GENERATION": "false"},
 }
 QUICK = {"sessions": 1, "turns": 2, "bursts": 3}

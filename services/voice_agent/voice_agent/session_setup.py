@@ -37,13 +37,9 @@ def room_options(settings: WorkerSettings) -> room_io.RoomOptions:
 
 
 def turn_detector(settings: WorkerSettings) -> TurnDetector:
-    """LiveKit's local end-of-turn model, pinned: never a cloud-only detector on a self-hosted
-    server. Its threshold (below it the user is thought to go on) is LiveKit's per language
-    unless EOT_UNLIKELY_THRESHOLD sets one."""
-    threshold = settings.eot_unlikely_threshold
-    if threshold is None:
-        return TurnDetector(version="v1-mini")
-    return TurnDetector(version="v1-mini", unlikely_threshold=threshold)
+    """LiveKit's local end-of-turn model, pinned (never a cloud-only detector on a self-hosted
+    server), with the configured threshold below which the user is thought to go on."""
+    return TurnDetector(version="v1-mini", unlikely_threshold=settings.eot_unlikely_threshold)
 
 
 def build_session(
