@@ -28,7 +28,6 @@ MARKER = "bench-latency-levers"
 LEVERS: dict[str, dict[str, str]] = {
     "defaults": {},
     "tts-pcm": {"OPENAI_TTS_FORMAT": "pcm"},
-    "tts-mp3": {"OPENAI_TTS_FORMAT": "mp3"},
     "no-silence-trim": {"TTS_TRIM_LEADING_SILENCE": "false"},
     "input-frames-20ms": {"AUDIO_INPUT_FRAME_MS": "20"},
     "latency-first-endpointing": CONFIGS[LATENCY_FIRST],
