@@ -30,6 +30,7 @@ from harness.voice_page import (
     QUESTION,
     TYPED_QUESTION,
     USER_METER,
+    teardown_only,
     transcript_lines,
 )
 
@@ -106,6 +107,7 @@ async def test_a_spoken_question_gets_a_spoken_answer(
     await wait_heard(page, AGENT_METER)
     await wait_heard(page, USER_METER)
     await page.screenshot(artifact("firefox-conversation.png"))
+    assert page.errors == []  # none while the conversation ran
 
     await end_session(page)
     assert await page.attribute(AGENT_STATE, "data-state") == "off"
@@ -116,7 +118,7 @@ async def test_a_spoken_question_gets_a_spoken_answer(
         newest = listed["sessions"][0]["session_id"]
         state = (await client.get(f"/api/voice/session/{newest}")).json()
     assert (state["status"], state["end_reason"]) == ("ended", "ended_by_client")
-    assert page.errors == []
+    assert teardown_only(page.errors) == []
 
 
 async def test_a_typed_message_gets_an_answer(

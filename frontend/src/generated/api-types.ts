@@ -321,8 +321,8 @@ export interface components {
              */
             readonly interrupted: boolean;
             readonly latency: components["schemas"]["LatencyStages"];
-            /** @description The turn's moments (none for older entries) */
-            readonly timeline: components["schemas"]["TurnTimeline"];
+            /** @description The turn's moments; absent in entries written before timelines */
+            readonly timeline?: components["schemas"]["TurnTimeline"];
             /**
              * Agent
              * @description Id of the agent in charge (the agents file's id)

@@ -133,8 +133,12 @@ class AgentTurn(_Entry):
     text: str
     interrupted: bool = Field(False, description="The user spoke over it and it was cut short")
     latency: LatencyStages = Field(default_factory=LatencyStages)
+    # Absent when no moment was seen (entries written before timelines), so that older entries
+    # write back as they were read.
     timeline: TurnTimeline = Field(
-        default_factory=TurnTimeline, description="The turn's moments (none for older entries)"
+        default_factory=TurnTimeline,
+        exclude_if=lambda timeline: not timeline.marks(),
+        description="The turn's moments; absent in entries written before timelines",
     )
     agent: AgentId = None
     at: Timestamp

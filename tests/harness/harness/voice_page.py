@@ -26,3 +26,17 @@ CHAT_INPUT = "#chat-input"
 def transcript_lines(speaker: str) -> str:
     """The CSS selector of the transcript's lines of `speaker` (user, agent or tool)."""
     return f'#transcript li[data-speaker="{speaker}"]'
+
+
+# What Firefox reports when livekit-server closes the room (the page's DELETE) while the page is
+# still closing its own connection (docs/web-client.md, Browsers): teardown, after End session.
+TEARDOWN_ERRORS = (
+    "was interrupted while the page was loading",
+    "error reading from signal stream",
+    "Cannot close a stream that has errored",
+)
+
+
+def teardown_only(errors: list[str]) -> list[str]:
+    """The errors that are not the room's teardown (see TEARDOWN_ERRORS)."""
+    return [e for e in errors if not any(known in e for known in TEARDOWN_ERRORS)]
