@@ -97,7 +97,7 @@ class ConversationAgent(QuietLLMFailures):
 
     async def on_enter(self) -> None:
         if self.greeting is not None:
-            self.greeting.play(self.session)
+            await self.greeting.play(self.session)
         elif self.spec.greeting:
             self.session.generate_reply(instructions=self.spec.greeting)
 

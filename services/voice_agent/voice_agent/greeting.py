@@ -13,6 +13,7 @@ session's first words leave as soon as the agent has joined.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -23,13 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livekit import rtc
-from livekit.agents import AgentSession
+from livekit.agents import AgentSession, get_job_context
 
 from voice_common.agents_file import PreparedGreeting
 
 log = logging.getLogger(__name__)
 
 FRAME_SECONDS = 0.02
+USER_JOIN_WAIT = 10.0  # seconds the greeting waits for a user to join (then it is said anyway)
+USER_MIC_WAIT = 1.5  # and, once one has, for their microphone
 _HEADER = struct.Struct("<II")  # sample rate, channels
 
 
@@ -94,7 +97,12 @@ class Greeting:
     audio: GreetingAudio
     recording: bool = field(default=False, init=False)  # the next speech's audio is the greeting
 
-    def play(self, session: AgentSession) -> None:
+    async def play(self, session: AgentSession) -> None:
+        """Say it once the user is there to hear it (`user_ready`), from the stored audio when
+        there is some."""
+        job = get_job_context(required=False)
+        if job is not None:
+            await user_ready(job.room)
         frames = self.audio.load(self.voice, self.text)
         if frames is not None:
             session.say(self.text, audio=_iterate(frames))
@@ -114,6 +122,40 @@ class Greeting:
             await asyncio.to_thread(self.audio.save, self.voice, self.text, kept)
         except OSError as exc:  # a full or read-only disk: the next session tries again
             log.warning("greeting audio not stored", extra={"error": str(exc)})
+
+
+async def user_ready(
+    room: rtc.Room, join_within: float = USER_JOIN_WAIT, mic_within: float = USER_MIC_WAIT
+) -> None:
+    """Until a user is in the room and has published their microphone (or `mic_within`
+    seconds after they joined: a user who refused it types). A prepared greeting is ready the
+    moment the agent joins, often before the user's page has connected and subscribed to the
+    agent: said then, its start would be lost (an LLM's greeting took long enough to hide it)."""
+    joined = asyncio.Event()
+    speaking = asyncio.Event()
+
+    def check(*_: object) -> None:
+        users = [p for p in room.remote_participants.values() if not _is_agent(p)]
+        if users:
+            joined.set()
+        if any(pub.kind == rtc.TrackKind.KIND_AUDIO for p in users
+               for pub in p.track_publications.values()):  # fmt: skip
+            speaking.set()
+
+    room.on("participant_connected", check)
+    room.on("track_published", check)
+    try:
+        check()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(joined.wait(), join_within)
+            await asyncio.wait_for(speaking.wait(), mic_within)
+    finally:
+        room.off("participant_connected", check)
+        room.off("track_published", check)
+
+
+def _is_agent(participant: rtc.RemoteParticipant) -> bool:
+    return participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
 
 
 async def _iterate(frames: list[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
