@@ -26,7 +26,7 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "STT final after the speech's end": ("user_speech_ended", "stt_final"),
     "end-of-turn decision after the speech's end": ("user_speech_ended", "end_of_turn"),
     "LLM time to first token": ("llm_request", "llm_first_token"),
-    "LLM first token to first sentence": ("llm_first_token", "llm_first_sentence"),
+    "LLM first token to first sentence at the TTS": ("llm_first_token", "llm_first_sentence"),
     "TTS time to first byte": ("tts_request", "tts_first_byte"),
     "agent audio output (first byte to first frame pushed)": (
         "tts_first_byte",
@@ -43,7 +43,7 @@ SEGMENT_NAMES: dict[str, str] = {
     "llm_request": "unexplained",  # transcript or decision -> request: the framework's glue
     "llm_first_token": "LLM first token",
     "llm_first_sentence": "LLM first sentence",
-    "tts_request": "unexplained",  # sentence -> TTS request
+    "tts_request": "unexplained",  # sentence (or end of turn, when held) -> TTS request
     "tts_first_byte": "TTS first byte",
     "agent_audio_published": "agent audio output",
     HEARD: "audio to the caller",
@@ -64,9 +64,18 @@ def critical_path(marks: Mapping[str, float]) -> list[tuple[str, float]]:
     its segment into the next one."""
     at = {CALLER_END: 0.0, **marks}
     eot = at.get("end_of_turn")
-    waited_for_eot = eot is not None and eot >= at.get("tts_first_byte", float("-inf"))
-    if waited_for_eot:  # the reply was ready before the user's turn was over
+    never = float("-inf")
+    waited_for_eot = eot is not None and eot >= at.get("tts_first_byte", never)
+    # A preemptive reply's LLM answered before the end of turn, and its speech was held until
+    # the decision: the TTS request follows the end of turn, not the first sentence.
+    speech_held = eot is not None and at.get("llm_first_token", float("inf")) <= eot <= at.get(
+        "tts_request", never
+    )
+    if waited_for_eot:  # the reply's audio was ready before the user's turn was over
         chain = ["user_speech_ended", "end_of_turn", "agent_audio_published", HEARD]
+    elif speech_held:
+        chain = ["user_speech_ended", "end_of_turn", "tts_request", "tts_first_byte"]
+        chain += ["agent_audio_published", HEARD]
     else:
         preemptive = eot is not None and "llm_request" in at and at["llm_request"] < eot
         trigger = "stt_final" if preemptive else "end_of_turn"

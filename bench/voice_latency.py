@@ -271,21 +271,34 @@ def findings(runs: list[LatencyRun]) -> list[str]:
 
 
 def what_stands_between(run: LatencyRun, v50: float) -> str:
-    """The p50 split into what the simulated providers take, what the audio's two trips
-    through livekit-server take, the LLM's first sentence, and the rest, all from this run."""
+    """What the p50 is made of, from this run: the end-of-turn decision when the replies waited
+    for it, and the floor the simulated providers, the audio's two trips through
+    livekit-server and the LLM's first sentence set without it."""
     t = run.timings
     providers = t.stt_final + t.llm_first_token + t.tts_first_byte
     transport = 2 * pct(run.transport, 50)
-    sentence = pct(run.path("LLM first sentence"), 50)
-    rest = v50 - providers - transport - sentence
-    return (
-        f"Of the p50 {ms(v50)} ms, the simulated providers take {ms(providers)} ms when the "
-        f"reply waits for all three (STT final {ms(t.stt_final)} + LLM first token "
+    on_path = [x for x in run.path("LLM first sentence") if x > 0]
+    waited = [x for x in run.path("end-of-turn decision") if x > 0]
+    text = ""
+    if waited:
+        text = (
+            f"{len(waited)} of {len(run.turns)} replies waited for the end-of-turn decision, "
+            f"{ms(pct(waited, 50))} ms after the end of speech (p50; the endpointing settings: "
+            "see the end-of-turn section), the LLM and TTS having answered under it (preemptive "
+            "generation). "
+        )
+    floor = providers + transport + (pct(on_path, 50) if on_path else 0.0)
+    sentence = (
+        f"and the LLM's first sentence at {t.llm_tokens_per_second:g} tokens/s, "
+        f"{ms(pct(on_path, 50))} ms (p50 of the {len(on_path)} replies that waited for it)"
+        if on_path
+        else "plus the LLM's first sentence, which no reply waited for here"
+    )
+    return text + (
+        f"Without that wait the floor is about {ms(floor)} ms: the simulated providers "
+        f"{ms(providers)} ms in a row (STT final {ms(t.stt_final)} + LLM first token "
         f"{ms(t.llm_first_token)} + TTS first byte {ms(t.tts_first_byte)}), the audio's two "
-        f"trips through livekit-server {ms(transport)} ms (twice the one-way p50), the LLM's "
-        f"first sentence at {t.llm_tokens_per_second:g} tokens/s {ms(sentence)} ms, and "
-        f"everything else {ms(rest)} ms (where the VAD places the end of speech after the last "
-        f"loud frame, {ms(run.vad_offset)} ms offline, is part of it)."
+        f"trips through livekit-server {ms(transport)} ms (twice the one-way p50), {sentence}."
     )
 
 
@@ -297,6 +310,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sessions", type=int, default=3, help="sessions per preset")
     group.add_argument("--turns", type=int, default=11, help="turns per session")
     group.add_argument("--bursts", type=int, default=30, help="tone bursts of the transport probe")
+    group.add_argument(
+        "--from-raw",
+        type=Path,
+        default=None,
+        metavar="LATENCY_JSON",
+        help="no measuring: rebuild the report from a run's raw latency.json",
+    )
+    group.add_argument("--measured-by", default="",
+                       help="with --from-raw: the command that measured those figures")  # fmt: skip
 
 
 def write_json(out: Output, key: str, per_preset: dict[str, Any]) -> None:
@@ -305,13 +327,27 @@ def write_json(out: Output, key: str, per_preset: dict[str, Any]) -> None:
     out.write_json(key, {**whole.get(key, {}), **per_preset})
 
 
-async def run(args: argparse.Namespace, run_dir: Path) -> None:
+def load_raw(path: Path) -> list[LatencyRun]:
+    """The runs a measuring run saved (`save_raw`), to report them again."""
     runs = []
-    for preset in args.presets.split(","):
-        print(f"latency, {preset} preset", flush=True)
-        runs.append(await run_latency(preset, args, run_dir / f"latency-{preset}"))
-    save_raw(run_dir, "latency", runs)
-    command = command_line()
+    for item in json.loads(path.read_text()):
+        item["turns"] = [TurnResult(**turn) for turn in item["turns"]]
+        item["timings"] = ProviderTimings(**item["timings"])
+        runs.append(LatencyRun(**item))
+    return runs
+
+
+async def run(args: argparse.Namespace, run_dir: Path) -> None:
+    if args.from_raw is not None:
+        runs = load_raw(args.from_raw)
+        command = f"{args.measured_by} (report rebuilt from its raw figures: {command_line()})"
+    else:
+        runs = []
+        for preset in args.presets.split(","):
+            print(f"latency, {preset} preset", flush=True)
+            runs.append(await run_latency(preset, args, run_dir / f"latency-{preset}"))
+        save_raw(run_dir, "latency", runs)
+        command = command_line()
     out = Output.of(args)
     plot = None
     if out is not None:
