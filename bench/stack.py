@@ -204,6 +204,7 @@ def start_stack(
                 **settings,
                 "WORKER_METRICS_PORT": str(free_port()),
                 "MAX_CONCURRENT_JOBS": str(max_jobs),
+                "PREPARED_GREETING": "true",  # measured as such (see agent_join.LLM_GREETING)
                 **(worker_overrides or {}),
             }
             bench.restart_worker()

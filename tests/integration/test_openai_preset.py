@@ -73,6 +73,7 @@ def openai_worker(
         **fake_openai_cloud.worker_settings(),
         "WORKER_METRICS_PORT": str(free_port()),
         "IDLE_PROCESSES": "1",
+        "PREPARED_GREETING": "true",  # the greeting's tests below
     }
     env = worker_env(livekit_server, redis_server.url, free_port(), **settings)
     worker = start_worker(env, run_dir / "logs", "openai-preset-worker")
