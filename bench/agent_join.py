@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -216,7 +215,6 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
     print(body)
     if out is not None:
         out.write_section(MARKER, body)
-        whole = json.loads(out.json.read_text()) if out.json.exists() else {}
         greeting = {
             run.preset.replace(", LLM greeting", "_llm_greeting"): {
                 "command": command,
@@ -226,7 +224,7 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
             }
             for run in runs
         }
-        out.write_json("greeting", {**whole.get("greeting", {}), **greeting})
+        out.merge_json("greeting", greeting)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ the caller. `--quick` runs one sentence of each kind per configuration.
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,8 +276,7 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
             }
             for run in runs
         }
-        whole = json.loads(out.json.read_text()) if out.json.exists() else {}
-        out.write_json("end_of_turn", {**whole.get("end_of_turn", {}), **figures})
+        out.merge_json("end_of_turn", figures)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,11 @@ class Output:
         self.json.write_text(json.dumps(whole, indent=2, sort_keys=True) + "\n")
         print(f"wrote the {key} key of {self.json}", flush=True)
 
+    def merge_json(self, key: str, entries: dict[str, Any]) -> None:
+        """Replace these entries of one key (presets, configurations), keeping its others."""
+        whole = json.loads(self.json.read_text()) if self.json.exists() else {}
+        self.write_json(key, {**whole.get(key, {}), **entries})
+
 
 def to_json(data: Any) -> str:
     """Dataclasses as dicts; anything else JSON does not know as its text."""

@@ -321,12 +321,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="with --from-raw: the command that measured those figures")  # fmt: skip
 
 
-def write_json(out: Output, key: str, per_preset: dict[str, Any]) -> None:
-    """Replace these presets under `key`, keeping the others' figures."""
-    whole = json.loads(out.json.read_text()) if out.json.exists() else {}
-    out.write_json(key, {**whole.get(key, {}), **per_preset})
-
-
 def load_raw(path: Path) -> list[LatencyRun]:
     """The runs a measuring run saved (`save_raw`), to report them again."""
     runs = []
@@ -372,7 +366,7 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
     print(body)
     if out is not None:
         out.write_section(MARKER, body)
-        write_json(out, "voice_latency", {run.preset: figures(run, command) for run in runs})
+        out.merge_json("voice_latency", {run.preset: figures(run, command) for run in runs})
     for run in runs:  # the turns' paths, for a reader checking the segments add up
         for turn in run.turns[:1]:
             print(run.preset, [(n, round(s * 1000)) for n, s in critical_path(turn.timeline)])
