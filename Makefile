@@ -11,7 +11,7 @@ DOCKERFILES := services/session_api/Dockerfile services/voice_agent/Dockerfile s
 	frontend/Dockerfile
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-soak bench-compose lint fmt docs
+.PHONY: help setup setup-docker dev up down logs test test-e2e test-compose bench bench-api bench-voice bench-capacity bench-soak bench-compose lint fmt docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ fmt: ## Format the Python code
 
 bench-voice: setup ## Voice latency per preset, greeting, latency levers, end-of-turn cut-offs, capacity; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/voice.py all --write
+
+bench-capacity: setup ## Simultaneous conversations (1, 5, 10, 15) and the capacity levers: CPU, memory, p95, failures; writes docs/benchmarks.md + .json and the sizing rule in docs/architecture.md
+	$(UV) run --frozen python bench/capacity_levers.py all --write
 
 bench-soak: setup ## Six minutes of session churn plus conversations: errors and memory; writes docs/benchmarks.md
 	$(UV) run --frozen python bench/soak.py --write

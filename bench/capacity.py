@@ -1,49 +1,77 @@
-"""Capacity: N simultaneous conversations on one worker, level after level, with voice to voice
-p50/p95 and the CPU and memory (RSS and PSS of the worker's process tree) per conversation.
+"""Capacity: N simultaneous conversations on one worker, level after level: voice to voice p50/p95,
+the CPU and memory each conversation costs, and which failures were the product's and which the
+load generator's (a caller that starved).
 
-    python bench/capacity.py [--mode openai] [--levels 1,5,10,20] [--write]
+    python bench/capacity.py [--mode openai] [--levels 1,5,10,15] [--write]
 
-The callers run in processes of `CALLERS_PER_PROCESS` (`callers.py`). `--quick` runs levels 1
-and 2 with two turns each. Part of `python bench/voice.py all`.
+Each level's callers run in processes of `CALLERS_PER_PROCESS` (`callers.py`), started before the
+level and reading the pre-encoded question. A level holds when no conversation failed and its
+p95 is within `P95_RATIO` of the single conversation's. `--write` also writes the sizing rule
+into docs/architecture.md (its `SIZING_MARKER` section). `--quick` runs levels 1 and 2 with two
+turns each. Part of `python bench/voice.py all`; `make bench-capacity` runs it with its levers
+(`capacity_levers.py`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from callers import Shape, caller_process
+import psutil
+from callers import CallerReport, Shape, caller_process
 from conversation import PACKAGES, TurnResult, check_worker_log, run_cli
 from machine import command_line
-from measure import CpuMeter, of_tree, pss_bytes, reaped_children_seconds, rss_bytes, tree
+from measure import CpuMeter, of_tree, pss_bytes, rss_bytes, tree
 from report import Output, header, plot_capacity, save_raw, table, verdict
-from stack import BenchStack, start_stack
+from stack import BENCH_QUESTION, BenchStack, start_stack
 from stats import ms, pct
 
+from harness.audio import SpeechSynthesizer
+from harness.paths import REPO
+
 MARKER = "bench-voice-capacity"
-P95_RATIO = 1.15  # the last level's p95 against the single conversation's
+SIZING_MARKER = "bench-capacity-sizing"
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+P95_RATIO = 1.15  # a level's p95 against the single conversation's
 MEMORY_PER_SESSION_MB = 150.0
+CPU_PER_SESSION_CORES = 0.10
 CALLERS_PER_PROCESS = 5
-CALLER_START_S = 3.0  # every caller process has imported and is waiting by then
-LOAD_GENERATOR = "load generator (callers)"
+CALLER_START_S = 4.0  # every caller process has imported and is waiting by then
+BUSY_CORES = 0.25  # other work beyond this marks a level as taken on a busy machine
+NOT_SUMMED = ("worker main process", "whole machine")  # part of "worker"; the total
+SATURATED = 0.9  # a share of its limit at which a resource counts as saturated
 QUICK = {"levels": "1,2", "capacity_turns": 2}
 
 
 @dataclass
 class CapacityLevel:
+    """One level: its turns and failures, and what the processes used while it ran."""
+
     sessions: int
-    turns: list[TurnResult]
-    worker_cpu: float  # cores used by the worker's process tree during the conversations
-    others_cpu: dict[str, float]  # cores used by the other processes and the whole machine
+    turns: list[TurnResult]  # measured with no stall of their caller's event loop
+    disturbed_turns: int  # a caller stall overlapped them: the harness's, left out
+    failed_product: list[str]
+    failed_harness: list[str]
+    conversation_seconds: float  # summed over the conversations, connect to hang-up
+    cpu: dict[str, float]  # cores: "worker", "worker main process", the others', "whole machine"
+    callers_cpu: float  # cores, every caller process during its conversations
+    busiest_caller: float  # cores, the busiest caller process
     rss_idle: int
     rss_peak: int
     pss_idle: int
     pss_peak: int
-    failed: int
+    rss_after: int  # the worker's tree once the level's conversations have ended
     wall: float
+    executor: str = "process"
+    stalls: int = 0
+    longest_stall: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def per_session_mb(self, kind: str) -> float:
         """Growth from idle to peak per conversation, MB; `kind` is "rss" or "pss"."""
@@ -51,37 +79,98 @@ class CapacityLevel:
             return (self.rss_peak - self.rss_idle) / self.sessions / 1e6
         return (self.pss_peak - self.pss_idle) / self.sessions / 1e6
 
+    def cores_per_conversation(self, name: str = "worker") -> float:
+        """Cores of `name` per conversation in progress: CPU seconds over conversation-seconds."""
+        seconds = self.cpu[name] * self.wall
+        return seconds / self.conversation_seconds if self.conversation_seconds else float("nan")
 
-async def run_capacity(args: argparse.Namespace, run_dir: Path) -> tuple[list[CapacityLevel], int]:
-    """Every level on one stack; the levels and the worker's MAX_CONCURRENT_JOBS."""
+    @property
+    def callers_per_conversation(self) -> float:
+        seconds = self.callers_cpu * self.wall
+        return seconds / self.conversation_seconds if self.conversation_seconds else float("nan")
+
+    @property
+    def duty_cycle(self) -> float:
+        """Share of each turn's time in which the caller or the agent spoke."""
+        cycles = [t for t in self.turns if t.cycle > 0 and t.talk > 0]
+        return sum(t.talk for t in cycles) / sum(t.cycle for t in cycles) if cycles else 0.0
+
+    def v2v(self, q: float) -> float:
+        return pct((t.measured for t in self.turns), q)
+
+    @property
+    def other_work(self) -> float:
+        """Cores the machine spent on anything but this run's processes and its callers."""
+        ours = sum(v for k, v in self.cpu.items() if k not in NOT_SUMMED) + self.callers_cpu
+        return max(0.0, self.cpu["whole machine"] - ours)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failed_product) + len(self.failed_harness)
+
+
+def holds(level: CapacityLevel, one: CapacityLevel) -> bool:
+    """No failed conversation, and p95 within P95_RATIO of a single conversation's."""
+    return level.failed == 0 and level.v2v(95) <= one.v2v(95) * P95_RATIO and bool(level.turns)
+
+
+async def run_capacity(
+    args: argparse.Namespace, run_dir: Path
+) -> tuple[list[CapacityLevel], dict[str, str]]:
+    """Every level on one stack; the levels and the worker's settings that shape them."""
     stack = start_stack(
         run_dir, preset=args.mode, timings=args.timings, worker_overrides=args.worker_overrides
     )
+    audio = run_dir / "question.pcm"
+    SpeechSynthesizer.save(BENCH_QUESTION, audio)
     out: list[CapacityLevel] = []
     try:
         for level in (int(x) for x in args.levels.split(",")):
             turns = args.capacity_turns or (15 if level == 1 else max(3, 30 // level))
             shape = Shape(level, turns, args.cycle, args.arrival, args.frame_ms, 0.0)
-            out.append(await capacity_level(stack, shape))
-            last = out[-1]
+            result = await capacity_level(stack, shape, audio)
+            result.executor = stack.worker_env.get("JOB_EXECUTOR", "process")
+            out.append(result)
             print(
-                f"  {level} sessions: {len(last.turns)} turns, p95 "
-                f"{ms(pct((t.measured for t in last.turns), 95))} ms, "
-                f"worker {last.worker_cpu:.2f} cores",
+                f"  {level} sessions: {len(result.turns)} turns, p95 {ms(result.v2v(95))} ms, "
+                f"failed {len(result.failed_product)} product / {len(result.failed_harness)} "
+                f"harness, worker {result.cpu['worker']:.2f} cores, "
+                f"{result.per_session_mb('rss'):.0f} MB RSS per conversation",
                 flush=True,
             )
         check_worker_log(stack)
     finally:
         stack.stop()
-    return out, int(stack.worker_env["MAX_CONCURRENT_JOBS"])
+    shaping = {k: v for k, v in stack.worker_env.items() if k in SHAPING_SETTINGS}
+    return out, shaping
 
 
-async def capacity_level(stack: BenchStack, shape: Shape) -> CapacityLevel:
+SHAPING_SETTINGS = ("MAX_CONCURRENT_JOBS", "JOB_EXECUTOR", "IDLE_PROCESSES", "SYNC_TRANSCRIPTION",
+                    "OPENAI_TTS_FORMAT", "AUDIO_INPUT_FRAME_MS")  # fmt: skip
+
+
+def _threads(pid: int) -> int:
+    try:
+        return psutil.Process(pid).num_threads()
+    except psutil.NoSuchProcess:
+        return 0
+
+
+async def _settled(worker_pid: int, processes: int, threads: int) -> None:
+    """Until the level's job processes (or job threads) have ended, at most 45 s."""
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        if len(tree(worker_pid)) <= processes and _threads(worker_pid) <= threads:
+            return
+        await asyncio.sleep(0.5)
+
+
+async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> CapacityLevel:
     """N conversations at once, their callers spread over subprocesses of this program."""
     assert stack.worker is not None
     worker_pid, sessions = stack.worker.pid, shape.concurrency
     others = {name: p.pid for name, p in stack.roles().items() if p is not stack.worker}
-    idle_tree = tree(worker_pid)
+    idle_tree, idle_threads = tree(worker_pid), _threads(worker_pid)
     peak = {"rss": rss_bytes(idle_tree), "pss": pss_bytes(idle_tree)}
     rss_idle, pss_idle = peak["rss"], peak["pss"]
     sampling = True
@@ -97,146 +186,306 @@ async def capacity_level(stack: BenchStack, shape: Shape) -> CapacityLevel:
     timed = Shape(**{**shape.__dict__, "start_at": time.time() + CALLER_START_S})
     callers = asyncio.gather(
         *(
-            caller_process(stack.api_url, list(range(first, sessions, processes)), timed)
+            caller_process(stack.api_url, audio, list(range(first, sessions, processes)), timed)
             for first in range(processes)
         )
     )
     await asyncio.sleep(max(0.0, timed.start_at - time.time()))  # the callers' imports
-    groups = {"worker": of_tree(worker_pid), **{n: of_tree(pid) for n, pid in others.items()}}
-    meter = CpuMeter({**groups, LOAD_GENERATOR: reaped_children_seconds})
+    main, me = psutil.Process(worker_pid), psutil.Process()
+    groups = {
+        "worker": of_tree(worker_pid),
+        "worker main process": lambda: sum(main.cpu_times()[:2]),
+        "benchmark (sampling)": lambda: sum(me.cpu_times()[:2]),
+        **{n: of_tree(pid) for n, pid in others.items()},
+    }
+    meter = CpuMeter(groups)
     sampler = asyncio.create_task(sample())
-    outputs = await callers
-    use = meter.stop()  # the caller processes' start-up counts for the load generator
+    reports: list[CallerReport] = await callers
+    use = meter.stop()
     sampling = False
     await sampler
-    results = [TurnResult(**turn) for out in outputs for turn in out["turns"]]
-    failures = [f for out in outputs for f in out["failures"]]
-    for failure in failures:
-        print(f"  a conversation failed: {failure}", flush=True)
-    others_cpu = {name: use.cores(name) for name in [*others, LOAD_GENERATOR]}
-    others_cpu["whole machine"] = use.machine_cores
-    for _ in range(90):  # at most 45 s: the job processes end before the next idle baseline
-        if len(tree(worker_pid)) <= len(idle_tree):
-            break
-        await asyncio.sleep(0.5)
+    await _settled(worker_pid, len(idle_tree), idle_threads + 4)
+    level = _classify(reports, sessions)
+    cpu = {name: use.cores(name) for name in groups}
+    cpu["whole machine"] = use.machine_cores
+    stall_lags = [lag for r in reports for _, lag in r.stalls]
     return CapacityLevel(
         sessions=sessions,
-        turns=results,
-        worker_cpu=use.cores("worker"),
-        others_cpu=others_cpu,
+        turns=level["turns"],
+        disturbed_turns=level["disturbed"],
+        failed_product=level["product"],
+        failed_harness=level["harness"],
+        conversation_seconds=sum(
+            c.ended - c.began for r in reports for c in r.conversations if c.failure is None
+        ),
+        cpu=cpu,
+        callers_cpu=sum(r.cpu_seconds for r in reports) / use.wall,
+        busiest_caller=max((r.cpu_seconds / r.wall for r in reports if r.wall), default=0.0),
         rss_idle=rss_idle,
         rss_peak=peak["rss"],
         pss_idle=pss_idle,
         pss_peak=peak["pss"],
-        failed=len(failures),
+        rss_after=rss_bytes(tree(worker_pid)),
         wall=use.wall,
+        stalls=len(stall_lags),
+        longest_stall=max(stall_lags, default=0.0),
     )
+
+
+def _classify(reports: list[CallerReport], sessions: int) -> dict[str, Any]:
+    """Turns measured cleanly, turns a caller stall disturbed, and the failures: a conversation
+    whose caller process stalled while it ran (or whose process failed) is the harness's."""
+    turns: list[TurnResult] = []
+    disturbed = 0
+    product: list[str] = []
+    harness: list[str] = []
+    for report in reports:
+        for conversation in report.conversations:
+            if conversation.failure is not None:
+                mine = report.wall == 0 or report.stalled(conversation.began, conversation.ended)
+                (harness if mine else product).append(conversation.failure)
+                print(f"  a conversation failed ({'harness' if mine else 'product'}): "
+                      f"{conversation.failure[:300]}", flush=True)  # fmt: skip
+                continue
+            for turn in (TurnResult(**t) for t in conversation.turns):
+                window = (turn.speech_end_wall - 0.5, turn.speech_end_wall + turn.measured)
+                if report.stalled(*window):
+                    disturbed += 1
+                else:
+                    turns.append(turn)
+    return {"turns": turns, "disturbed": disturbed, "product": product, "harness": harness}
 
 
 # --- report -----------------------------------------------------------------------------------
 
 
+def _rounded(value: float, digits: int | None = None) -> float | None:
+    """`value` rounded, or None where a level had no turn to measure (NaN)."""
+    return None if math.isnan(value) else round(value, digits)
+
+
+def level_json(level: CapacityLevel, one: CapacityLevel) -> dict[str, Any]:
+    """One level as `capacity.levels[]` of docs/benchmarks.json."""
+    return {
+        "conversations": level.sessions,
+        "turns": len(level.turns),
+        "turns_disturbed_by_callers": level.disturbed_turns,
+        "failed_product": len(level.failed_product),
+        "failed_harness": len(level.failed_harness),
+        "v2v_p50_ms": _rounded(level.v2v(50) * 1000),
+        "v2v_p95_ms": _rounded(level.v2v(95) * 1000),
+        "p95_vs_one": _rounded(level.v2v(95) / one.v2v(95), 3),
+        "holds": holds(level, one),
+        "worker_cpu_cores_per_conversation": round(level.cores_per_conversation(), 4),
+        "callers_cpu_cores_per_conversation": round(level.callers_per_conversation, 4),
+        "rss_mb_per_conversation": round(level.per_session_mb("rss"), 1),
+        "pss_mb_per_conversation": round(level.per_session_mb("pss"), 1),
+        "worker_rss_idle_mb": round(level.rss_idle / 1e6),
+        "worker_rss_peak_mb": round(level.rss_peak / 1e6),
+        "worker_rss_after_mb": round(level.rss_after / 1e6),
+        "duty_cycle": round(level.duty_cycle, 3),
+        "cpu_cores": {name: round(value, 3) for name, value in level.cpu.items()},
+        "busiest_caller_process_cores": round(level.busiest_caller, 3),
+        "caller_stalls": level.stalls,
+        "other_work_cores": round(level.other_work, 3),
+        "busy_machine": level.other_work > BUSY_CORES,
+        "executor": level.executor,
+    }
+
+
+def resources(level: CapacityLevel, cores: int) -> dict[str, float]:
+    """What each limited resource used at this level, as a share of its limit."""
+    return {
+        f"the machine's {cores} cores": level.cpu["whole machine"] / cores,
+        "the worker's main process (one Python interpreter)": level.cpu["worker main process"],
+        "the busiest caller process": level.busiest_caller,
+        "livekit-server": level.cpu.get("livekit-server", 0.0) / cores,
+    }
+
+
+def findings(levels: list[CapacityLevel], cores: int) -> list[str]:
+    """Generated sentences: the largest level that holds, what saturates first, the targets."""
+    one = levels[0]
+    holding = [lv for lv in levels if holds(lv, one)]
+    best = max(holding, key=lambda lv: lv.sessions) if holding else None
+    top = levels[-1]
+    use = resources(top, cores)
+    first = max(use, key=lambda name: use[name])
+    lines = [
+        f"- The largest level that holds (no failed conversation, p95 within {P95_RATIO:.2f}x "
+        f"of one): **{best.sessions if best else 'none'}** conversations"
+        + (f" (of {', '.join(str(lv.sessions) for lv in levels)} run)." if levels else "."),
+        f"- Closest to saturation at {top.sessions} conversations: {first}, at "
+        f"{use[first]:.0%} of its limit"
+        + (" (saturated)." if use[first] >= SATURATED else " (not saturated)."),
+    ]
+    for level in levels:
+        if level.failed_harness or level.disturbed_turns:
+            lines.append(
+                f"- {level.sessions} conversations: the load generator failed "
+                f"{len(level.failed_harness)} conversation(s) and disturbed "
+                f"{level.disturbed_turns} turn(s) (caller stalls of up to "
+                f"{level.longest_stall * 1000:.0f} ms); those are the harness's, not the "
+                "product's, and the level's figures leave them out."
+            )
+    busy = [lv for lv in levels if lv.other_work > BUSY_CORES]
+    if busy:
+        lines.append(
+            "- **Taken on a busy machine:** other work took "
+            + ", ".join(f"{lv.other_work:.2f} cores at {lv.sessions}" for lv in busy)
+            + " conversations."
+        )
+    target = levels[-1] if best is None else best
+    cpu = target.cores_per_conversation()
+    mem = target.per_session_mb("rss")
+    lines += [
+        f"- At {target.sessions} conversations: worker CPU {cpu:.3f} core per conversation "
+        f"against {CPU_PER_SESSION_CORES:.2f} ({verdict(cpu <= CPU_PER_SESSION_CORES)}), at a "
+        f"duty cycle of {target.duty_cycle:.0%} (the share of each turn in which the caller or "
+        f"the agent spoke); the callers cost {target.callers_per_conversation:.3f} core each.",
+        f"- Memory per added conversation (RSS growth of the worker's process tree) {mem:.0f} "
+        f"MB against {MEMORY_PER_SESSION_MB:.0f} MB: {verdict(mem <= MEMORY_PER_SESSION_MB)}; "
+        f"PSS {target.per_session_mb('pss'):.0f} MB.",
+    ]
+    returned = [lv for lv in levels if lv.rss_after > lv.rss_idle * 1.05 + 20e6]
+    lines.append(
+        "- Memory returned after each level: "
+        + (
+            "yes, the worker's tree was back within 5% (+20 MB) of its idle size every time."
+            if not returned
+            else "not at "
+            + ", ".join(
+                f"{lv.sessions} ({lv.rss_idle / 1e6:.0f} -> {lv.rss_after / 1e6:.0f} MB)"
+                for lv in returned
+            )
+            + "."
+        )
+    )
+    return lines
+
+
 def capacity_section(
-    levels: list[CapacityLevel], args: argparse.Namespace, max_jobs: int, plot: str | None
+    levels: list[CapacityLevel],
+    args: argparse.Namespace,
+    shaping: dict[str, str],
+    plot: str | None,
+    cores: int,
 ) -> str:
+    settings = ", ".join(f"`{k}={v}`" for k, v in sorted(shaping.items()))
     lines = [
         "## Capacity: simultaneous conversations on one worker",
         "",
-        f"N callers at once against one worker (`MAX_CONCURRENT_JOBS={max_jobs}`), arriving "
-        f"{args.arrival:g} s apart, in processes of {CALLERS_PER_PROCESS} (the rtc SDK hands "
-        "every event of a process to every stream of that process, so its cost grows faster "
-        "than linearly with the callers of one process), with "
-        f"{args.frame_ms} ms microphone and playback frames (fewer rtc events per second for the "
-        "callers; the same frame size at every level keeps the levels comparable). Each greets, "
-        "then asks the bench question turn after turn, the first turns spread over "
-        f"{args.cycle:g} s so they do not line up. CPU is the user + system time of each process "
-        "tree over the conversations (psutil; job processes that ended count too), in cores "
-        "(1.00 = one core busy); memory is the worker's process tree (the main process, its "
-        "prewarmed idle job processes and one job process per conversation), idle before the "
-        "level and at its peak (RSS; PSS counts shared pages once). These figures gate nothing.",
+        f"N callers at once against one worker ({settings}), arriving {args.arrival:g} s apart, "
+        f"in processes of {CALLERS_PER_PROCESS} (the rtc SDK hands every event of a process to "
+        "every stream of that process), each reading the pre-encoded question and sending "
+        f"{args.frame_ms} ms frames. Each greets, then asks the bench question turn after turn, "
+        f"the first turns spread over {args.cycle:g} s. A caller process whose event loop "
+        "stalls for 100 ms or more disturbs the turns it was timing: those turns, and a "
+        "conversation that failed during such a stall, are the load generator's (harness) and "
+        "left out of the figures; the others' failures are the product's. CPU is the user + "
+        "system time of each process tree (job processes that ended count too), per "
+        "conversation in progress (CPU seconds over conversation-seconds); memory is the "
+        "worker's process tree, idle before the level and at its peak (RSS; PSS counts shared "
+        "pages once). These figures gate nothing.",
         "",
         *header(command_line(), PACKAGES, ["livekit-server"]),
         f"- Providers: `{args.mode}`, {args.timings.describe(args.mode)}",
         "",
     ]
-    base95 = pct((t.measured for t in levels[0].turns), 95) if levels else float("nan")
-    head = ["conversations", "turns", "failed", "voice to voice p50 ms", "p95 ms", "p95 vs one"]
-    head += ["worker CPU, cores", "per conversation", "RSS idle -> peak MB"]
-    head += ["RSS per conversation MB", "PSS per conversation MB"]
-    rows = []
-    for level in levels:
-        values = [t.measured for t in level.turns]
-        p95 = pct(values, 95)
-        rows.append(
-            [
-                str(level.sessions),
-                str(len(values)),
-                str(level.failed),
-                ms(pct(values, 50)),
-                ms(p95),
-                f"{p95 / base95:.2f}x",
-                f"{level.worker_cpu:.2f}",
-                f"{level.worker_cpu / level.sessions:.3f}",
-                f"{level.rss_idle / 1e6:.0f} -> {level.rss_peak / 1e6:.0f}",
-                f"{level.per_session_mb('rss'):.0f}",
-                f"{level.per_session_mb('pss'):.0f}",
-            ]
-        )
-    lines += table(head, rows, numeric_first=True)
-    if levels:
-        names = list(levels[0].others_cpu)
-        lines += [
-            "",
-            "CPU of the other processes during each level, cores (the whole machine's busy time "
-            "too: anything beyond the listed processes was other work on the machine):",
-            "",
-            *table(
-                ["conversations", *names],
-                [[str(lv.sessions), *(f"{lv.others_cpu[n]:.2f}" for n in names)] for lv in levels],
-                numeric_first=True,
-            ),
+    one = levels[0]
+    head = ["conversations", "turns", "failed: product / harness", "turns disturbed"]
+    head += ["v2v p50 ms", "p95 ms", "p95 vs one", "worker cores per conversation"]
+    head += ["callers cores per conversation", "RSS idle -> peak MB", "RSS per conversation MB"]
+    head += ["PSS per conversation MB", "duty cycle"]
+    rows = [
+        [
+            str(lv.sessions),
+            str(len(lv.turns)),
+            f"{len(lv.failed_product)} / {len(lv.failed_harness)}",
+            str(lv.disturbed_turns),
+            ms(lv.v2v(50)),
+            ms(lv.v2v(95)),
+            f"{lv.v2v(95) / one.v2v(95):.2f}x",
+            f"{lv.cores_per_conversation():.3f}",
+            f"{lv.callers_per_conversation:.3f}",
+            f"{lv.rss_idle / 1e6:.0f} -> {lv.rss_peak / 1e6:.0f}",
+            f"{lv.per_session_mb('rss'):.0f}",
+            f"{lv.per_session_mb('pss'):.0f}",
+            f"{lv.duty_cycle:.0%}",
         ]
-    stage_head = ["conversations", "end of turn", "STT", "LLM TTFT", "TTS TTFB"]
-    stage_head += ["inside the worker", "outside"]
-    stage_rows = []
-    for level in levels:
-        t = level.turns
-        stage_rows.append(
+        for lv in levels
+    ]
+    lines += table(head, rows, numeric_first=True)
+    names = list(one.cpu)
+    lines += [
+        "",
+        "CPU of each process during each level, cores (the whole machine's busy time too: "
+        "anything beyond the listed processes and the callers was other work):",
+        "",
+        *table(
+            ["conversations", *names, "callers", "busiest caller process"],
             [
-                str(level.sessions),
-                *(
-                    ms(pct(map(get, t), 95))
-                    for get in (
-                        lambda x: x.end_of_turn,
-                        lambda x: x.stt,
-                        lambda x: x.llm_ttft,
-                        lambda x: x.tts_ttfb,
-                        lambda x: x.inside_worker,
-                        lambda x: x.outside_worker,
-                    )
-                ),
-            ]
-        )
+                [
+                    str(lv.sessions),
+                    *(f"{lv.cpu[n]:.2f}" for n in names),
+                    f"{lv.callers_cpu:.2f}",
+                    f"{lv.busiest_caller:.2f}",
+                ]
+                for lv in levels
+            ],
+            numeric_first=True,
+        ),
+    ]
+    stages = {
+        "end of turn": lambda x: x.end_of_turn,
+        "LLM TTFT": lambda x: x.llm_ttft,
+        "TTS TTFB": lambda x: x.tts_ttfb,
+        "outside the worker": lambda x: x.outside_worker,
+    }
     lines += ["", "Stages at each level, p95 ms:", ""]
-    lines += table(stage_head, stage_rows, numeric_first=True)
+    lines += table(
+        ["conversations", *stages],
+        [
+            [str(lv.sessions), *(ms(pct(map(get, lv.turns), 95)) for get in stages.values())]
+            for lv in levels
+        ],  # fmt: skip
+        numeric_first=True,
+    )
     if plot:
         lines += ["", f"![capacity]({plot})"]
-    if levels:
-        last = levels[-1]
-        p95_last = pct((t.measured for t in last.turns), 95)
-        ratio = p95_last / base95
-        mem = last.per_session_mb("rss")
-        lines += [
-            "",
-            "### Against the targets",
-            "",
-            f"- {last.sessions} conversations: p95 {ms(p95_last)} ms, {ratio:.2f}x the single "
-            f"conversation's {ms(base95)} ms, against at most {P95_RATIO:.2f}x: "
-            f"{verdict(ratio <= P95_RATIO)}.",
-            f"- Memory per conversation (RSS) {mem:.0f} MB against "
-            f"{MEMORY_PER_SESSION_MB:.0f} MB: {verdict(mem < MEMORY_PER_SESSION_MB)}.",
-        ]
+    lines += ["", "### Findings", "", *findings(levels, cores)]
     return "\n".join(lines)
+
+
+def sizing_section(levels: list[CapacityLevel], shaping: dict[str, str], cores: int) -> str:
+    """The sizing rule of docs/architecture.md, from this run."""
+    one = levels[0]
+    holding = [lv for lv in levels if holds(lv, one)] or levels[:1]
+    best = max(holding, key=lambda lv: lv.sessions)
+    cpu = best.cores_per_conversation()
+    idle = best.rss_idle / 1e9
+    mem = best.per_session_mb("rss")
+    executor = shaping.get("JOB_EXECUTOR", "process")
+    return "\n".join(
+        [
+            f"Measured by `make bench-capacity` ({datetime.now(UTC):%Y-%m-%d}, simulated "
+            f"`openai` providers on a {cores}-core machine, `JOB_EXECUTOR={executor}`; "
+            "docs/benchmarks.md, Capacity, has the run):",
+            "",
+            f"- **CPU:** {cpu:.3f} core per conversation in the worker at a "
+            f"{best.duty_cycle:.0%} duty cycle (people speaking back to back), so about "
+            f"{1 / cpu:.0f} conversations per core for the worker alone; livekit-server took "
+            f"{best.cpu.get('livekit-server', 0.0) / best.sessions:.3f} core per conversation.",
+            f"- **Memory:** {idle:.1f} GB for an idle worker, plus {mem:.0f} MB resident per "
+            "conversation.",
+            f"- **Held on this machine:** {best.sessions} conversations at once with no failure "
+            f"and p95 voice to voice within {P95_RATIO:.2f}x of a single conversation's, "
+            "callers and livekit-server on the same cores.",
+            "- **Rule:** `MAX_CONCURRENT_JOBS` at most the held figure per such machine; more "
+            "conversations, more workers (each registers with livekit-server, which spreads the "
+            "jobs).",
+        ]
+    )
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -244,7 +493,7 @@ def capacity_section(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("capacity")
-    group.add_argument("--levels", default="1,5,10,20", help="simultaneous conversations")
+    group.add_argument("--levels", default="1,5,10,15", help="simultaneous conversations")
     group.add_argument("--capacity-turns", type=int, default=None,
                        help="turns per conversation (default: 15 alone, 30 / N at N)")  # fmt: skip
     group.add_argument("--cycle", type=float, default=7.0,
@@ -254,31 +503,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--frame-ms", type=int, default=40, help="the callers' audio frame (ms)")
 
 
+def write_plot(out: Output, levels: list[CapacityLevel]) -> str | None:
+    path, link = out.image("voice-capacity.png")
+    n = [lv.sessions for lv in levels]
+    latency = {f"p{q}": [lv.v2v(q) * 1000 for lv in levels] for q in (50, 95)}
+    bound = levels[0].v2v(95) * 1000 * P95_RATIO
+    memory = {
+        f"{kind.upper()} per conversation (MB)": [lv.per_session_mb(kind) for lv in levels]
+        for kind in ("rss", "pss")
+    }
+    cpu = {
+        "worker, cores per conversation": [lv.cores_per_conversation() for lv in levels],
+        "callers, cores per conversation": [lv.callers_per_conversation for lv in levels],
+    }
+    plotted = plot_capacity(n, latency, bound, cpu, memory, MEMORY_PER_SESSION_MB, path)
+    return link if plotted else None
+
+
 async def run(args: argparse.Namespace, run_dir: Path) -> None:
     print(f"capacity, {args.mode} providers, levels {args.levels}", flush=True)
-    levels, max_jobs = await run_capacity(args, run_dir / "capacity")
+    levels, shaping = await run_capacity(args, run_dir / "capacity")
     save_raw(run_dir, "capacity", levels)
+    if not levels:
+        return
+    cores = psutil.cpu_count() or 1
     out = Output.of(args)
-    plot = None
-    if out is not None and levels:
-        path, link = out.image("voice-capacity.png")
-        n = [lv.sessions for lv in levels]
-        latency = {
-            f"p{q}": [pct((t.measured for t in lv.turns), q) * 1000 for lv in levels]
-            for q in (50, 95)
-        }
-        bound = pct((t.measured for t in levels[0].turns), 95) * 1000 * P95_RATIO
-        memory = {
-            f"{kind.upper()} per conversation (MB)": [lv.per_session_mb(kind) for lv in levels]
-            for kind in ("rss", "pss")
-        }
-        cpu = [lv.worker_cpu for lv in levels]
-        plotted = plot_capacity(n, latency, bound, cpu, memory, MEMORY_PER_SESSION_MB, path)
-        plot = link if plotted else None
-    body = capacity_section(levels, args, max_jobs, plot)
+    plot = write_plot(out, levels) if out is not None else None
+    body = capacity_section(levels, args, shaping, plot, cores)
     print(body)
-    if out is not None:
-        out.write_section(MARKER, body)
+    if out is None:
+        return
+    out.write_section(MARKER, body)
+    one = levels[0]
+    best = [lv.sessions for lv in levels if holds(lv, one)]
+    top = resources(levels[-1], cores)
+    out.write_json(
+        "capacity",
+        {
+            "command": command_line(),
+            "preset": args.mode,
+            "worker_settings": shaping,
+            "levels": [level_json(lv, one) for lv in levels],
+            "largest_level_holding": max(best) if best else None,
+            "closest_to_saturation": max(top, key=lambda name: top[name]),
+            "targets": {
+                "worker_cpu_cores_per_conversation": CPU_PER_SESSION_CORES,
+                "rss_mb_per_conversation": MEMORY_PER_SESSION_MB,
+                "p95_vs_one": P95_RATIO,
+            },
+        },
+    )
+    if args.doc.resolve() == Output().doc:  # the real document: its architecture page too
+        Output(ARCHITECTURE).write_section(SIZING_MARKER, sizing_section(levels, shaping, cores))
 
 
 if __name__ == "__main__":

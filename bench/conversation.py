@@ -60,6 +60,9 @@ class TurnResult:
     llm_ttft: float | None = None
     tts_ttfb: float | None = None
     concurrency: int = 1
+    speech_end_wall: float = 0.0  # unix time the caller's speech ended: where the turn sits
+    talk: float = 0.0  # seconds someone spoke in the turn: the caller's question, the reply
+    cycle: float = 0.0  # seconds from the question's start to the next one's (or the reply's end)
     # The turn's moments (`voice_common.transcript.TurnTimeline`, and the caller's own
     # `caller_heard`), in seconds after the caller's last voiced frame was sent.
     timeline: dict[str, float] = field(default_factory=dict)
@@ -101,8 +104,15 @@ def agent_turns(record: dict[str, Any]) -> list[AgentTurn]:
     return [entry for entry in state.transcript if isinstance(entry, AgentTurn)]
 
 
-def pair_turns(caller: VoiceCaller, record: dict[str, Any], concurrency: int) -> list[TurnResult]:
-    """Each of the caller's turns with the worker's agent entry that answered it (by time)."""
+def pair_turns(
+    caller: VoiceCaller,
+    record: dict[str, Any],
+    concurrency: int,
+    reply_ends: dict[int, float] | None = None,
+) -> list[TurnResult]:
+    """Each of the caller's turns with the worker's agent entry that answered it (by time);
+    `reply_ends` (a turn's id -> the last sound of its reply, monotonic) gives the turns their
+    talk and cycle."""
     offset = caller.posted_wall - caller.posted_at  # monotonic -> wall clock, this process
     answers = [e for e in agent_turns(record) if e.latency.voice_to_voice is not None]
     results = []
@@ -115,6 +125,11 @@ def pair_turns(caller: VoiceCaller, record: dict[str, Any], concurrency: int) ->
         marks = entry.timeline.marks() if entry else {}
         timeline = {name: at - begin for name, at in marks.items()}
         timeline["caller_heard"] = turn.voice_to_voice or 0.0
+        reply_end = (reply_ends or {}).get(id(turn))
+        after = turns[index + 1].started_at if index + 1 < len(turns) else reply_end
+        talk = turn.speech_ended_at - turn.started_at
+        if reply_end is not None and turn.reply_started_at is not None:
+            talk += reply_end - turn.reply_started_at
         results.append(
             TurnResult(
                 session=caller.session_id,
@@ -125,6 +140,9 @@ def pair_turns(caller: VoiceCaller, record: dict[str, Any], concurrency: int) ->
                 llm_ttft=latency.llm_ttft,
                 tts_ttfb=latency.tts_ttfb,
                 concurrency=concurrency,
+                speech_end_wall=begin,
+                talk=talk if reply_end is not None else 0.0,
+                cycle=(after - turn.started_at) if after is not None else 0.0,
                 timeline=timeline,
             )
         )
@@ -146,11 +164,12 @@ async def converse(
     async with VoiceCaller.connect(api_url, user_id, keep_audio=False, frame_ms=frame_ms) as caller:
         await caller.wait_for_greeting(WAIT)
         await asyncio.sleep(start_delay)  # load shaping: spread the turns of many callers
+        reply_ends: dict[int, float] = {}
         for _ in range(turns):
             turn = await caller.say(BENCH_QUESTION, within=WAIT)
-            await caller.wait_reply_end(turn, WAIT)
+            reply_ends[id(turn)] = await caller.wait_reply_end(turn, WAIT)
         record = await _record_with_answers(caller, turns)
-    return pair_turns(caller, record, concurrency)
+    return pair_turns(caller, record, concurrency, reply_ends)
 
 
 async def _record_with_answers(caller: VoiceCaller, turns: int) -> dict[str, Any]:

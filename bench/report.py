@@ -209,12 +209,12 @@ def plot_capacity(
     levels: list[int],
     latency_ms: dict[str, list[float]],
     latency_bound_ms: float,
-    cpu_cores: list[float],
+    cpu_cores: dict[str, list[float]],
     memory_mb: dict[str, list[float]],
     memory_bound_mb: float,
     path: Path,
 ) -> bool:
-    """Left: latency percentiles by level against the bound; right: worker CPU and memory per
+    """Left: latency percentiles by level against the bound; right: CPU and memory per
     conversation by level."""
     plt = _pyplot()
     if plt is None:
@@ -226,13 +226,14 @@ def plot_capacity(
     lat.set_xlabel("simultaneous conversations")
     lat.set_ylabel("voice to voice, ms")
     lat.legend(fontsize=8)
-    res.plot(levels, cpu_cores, "o-", label="worker CPU (cores)")
+    for index, (label, values) in enumerate(cpu_cores.items()):
+        res.plot(levels, values, "o-", color=f"C{index}", label=label)
     mem = res.twinx()
     for index, (label, values) in enumerate(memory_mb.items()):
         mem.plot(levels, values, "s--", color=f"C{index + 2}", label=label)
     mem.axhline(memory_bound_mb, color="grey", linestyle=":")
     res.set_xlabel("simultaneous conversations")
-    res.set_ylabel("cores")
+    res.set_ylabel("cores per conversation")
     mem.set_ylabel("MB per conversation")
     res.legend(loc="upper left", fontsize=8)
     mem.legend(loc="upper right", fontsize=8)

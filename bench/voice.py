@@ -4,7 +4,8 @@
     python bench/voice.py join        [--presets local,openai,sarvam] [--join-sessions 30]
     python bench/voice.py levers      [--lever-preset openai] [--levers defaults,tts-pcm,...]
     python bench/voice.py endpointing [--configs default,balanced,latency-first]
-    python bench/voice.py capacity    [--mode openai] [--levels 1,5,10,20]
+    python bench/voice.py capacity    [--mode openai] [--levels 1,5,10,15]
+    python bench/voice.py capacity-levers [--lever-levels 1,10] [--capacity-levers ...]
     python bench/voice.py all         [--write] [--quick] [--doc PATH]
 
 - latency (`voice_latency.py`): voice to voice per turn and preset, each turn one timeline on
@@ -14,7 +15,10 @@
 - levers (`latency_levers.py`): the latency benchmark once per lever, against the defaults;
 - endpointing (`end_of_turn.py`): false cut-offs and end-of-turn delay per configuration;
 - capacity (`capacity.py`): N simultaneous conversations on one worker: voice to voice p50/p95,
-  CPU and memory per conversation.
+  CPU and memory per conversation, the product's failures apart from the load generator's;
+- capacity-levers (`capacity_levers.py`): the capacity benchmark once per lever (job executor,
+  idle processes, model preloading, transcript sync, PCM, input frames) and the local models'
+  cost per call.
 
 A preset is the real LiveKit plugins against fakes of its cloud APIs, timed by the flags of
 `stack.ProviderTimings` (`--stt-final`, `--llm-first-token`, ...). Each benchmark starts its own
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import agent_join
 import capacity
+import capacity_levers
 import end_of_turn
 import latency_levers
 import voice_latency
@@ -41,5 +46,6 @@ if __name__ == "__main__":
             "levers": latency_levers,
             "endpointing": end_of_turn,
             "capacity": capacity,
+            "capacity-levers": capacity_levers,
         }
     )

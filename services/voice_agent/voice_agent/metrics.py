@@ -1,7 +1,8 @@
 """Prometheus metrics of the worker.
 
-Jobs run in child processes; AgentServer serves /metrics in Prometheus multiprocess mode
-(`prometheus_multiproc_dir`), so these are recorded in the job processes and summed there.
+With `JOB_EXECUTOR=process` jobs run in child processes; AgentServer serves /metrics in
+Prometheus multiprocess mode (`worker.metrics_dir`), so these are recorded in the job processes
+and summed there. With thread jobs they are recorded and served in the one process.
 """
 
 from livekit.agents.voice.events import FunctionToolsExecutedEvent

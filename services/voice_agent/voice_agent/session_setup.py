@@ -31,9 +31,15 @@ def session_conn_options(settings: WorkerSettings) -> SessionConnectOptions:
 
 
 def room_options(settings: WorkerSettings) -> room_io.RoomOptions:
-    """How the session meets the room: the user's audio in frames of the configured size."""
-    audio = room_io.AudioInputOptions(frame_size_ms=settings.audio_input_frame_ms)
-    return room_io.RoomOptions(audio_input=audio)
+    """How the session meets the room: the user's audio at the configured rate, frame size and
+    gain control, and the agent's words paced with its speech unless turned off."""
+    audio = room_io.AudioInputOptions(
+        sample_rate=settings.audio_input_sample_rate,
+        frame_size_ms=settings.audio_input_frame_ms,
+        auto_gain_control=settings.input_auto_gain_control,
+    )
+    text = room_io.TextOutputOptions(sync_transcription=settings.sync_transcription)
+    return room_io.RoomOptions(audio_input=audio, text_output=text)
 
 
 def turn_detector(settings: WorkerSettings) -> TurnDetector:

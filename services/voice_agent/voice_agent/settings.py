@@ -95,6 +95,14 @@ class WorkerSettings(CommonSettings):
         "per CPU. Each holds the local models in memory (about 0.6 GB with Whisper tiny.en and "
         "Piper).",
     )
+    job_executor: Literal["process", "thread"] = Field(
+        "process",
+        description="Where each conversation runs: `process`, a job process of its own (LiveKit's "
+        "default on Linux: a crash or a stall stays in its conversation, but each process holds "
+        "its own copy of the runtime, about 0.45 GB resident), or `thread`, a thread of one "
+        "shared process (the models, the runtime and the docs index loaded once; a stall of "
+        "one conversation can delay the others). docs/architecture.md, Sizing, has the figures.",
+    )
     max_concurrent_jobs: int = Field(
         10,
         ge=1,
@@ -216,6 +224,24 @@ class WorkerSettings(CommonSettings):
     # --- conversation ----------------------------------------------------------------------------
     default_language: str = Field(
         "en-US", description="Language when the session names none (BCP 47)."
+    )
+    audio_input_sample_rate: Literal[16000, 24000, 48000] = Field(
+        16000,
+        description="Sample rate the user's audio is taken at from the room. The VAD, the "
+        "end-of-turn model and the STTs work at 16000: taken at that rate, the room's native "
+        "resampler converts it once, where LiveKit's default (24000) has each of them resample "
+        "every frame again in Python.",
+    )
+    input_auto_gain_control: bool = Field(
+        True,
+        description="Automatic gain control on the user's audio in the worker (LiveKit's "
+        "default). Browsers already apply their own (getUserMedia's autoGainControl).",
+    )
+    sync_transcription: bool = Field(
+        True,
+        description="Send the agent's words to the page as they are spoken (LiveKit estimates "
+        "the speaking rate of every audio frame for it); false sends each sentence at once, "
+        "ahead of its audio, for a little less CPU.",
     )
     audio_input_frame_ms: int = Field(
         50,

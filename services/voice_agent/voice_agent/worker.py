@@ -6,6 +6,7 @@ import math
 import tempfile
 from typing import Any
 
+from livekit.agents import JobExecutorType
 from livekit.agents.cli import AgentsConsole
 from livekit.agents.cli.log import JsonFormatter as LiveKitJsonFormatter
 
@@ -42,6 +43,16 @@ class VoiceAgentServer(DrainingAgentServer):
         await super().run(devmode=devmode, unregistered=unregistered)
 
 
+def metrics_dir(settings: WorkerSettings) -> str | None:
+    """Where job processes leave their Prometheus samples for the main process to serve. Not
+    needed with no metrics, nor with thread jobs (one process); without it LiveKit also stops
+    counting the worker's child processes every 0.5 s, which scans every process of the
+    machine."""
+    if not settings.worker_metrics_port or settings.job_executor == "thread":
+        return None
+    return tempfile.mkdtemp(prefix="voice-agent-metrics-")
+
+
 def build_server(settings: WorkerSettings) -> VoiceAgentServer:
     # LiveKit's own default (one prewarmed process per CPU in production) unless configured.
     idle: dict[str, Any] = (
@@ -53,6 +64,7 @@ def build_server(settings: WorkerSettings) -> VoiceAgentServer:
         api_secret=settings.livekit_api_secret.get_secret_value(),
         host=settings.worker_http_host,
         port=settings.worker_http_port,
+        job_executor_type=JobExecutorType(settings.job_executor),
         load_fnc=JobCountLoad(settings.max_concurrent_jobs),
         drain_timeout=settings.drain_timeout_seconds,
         initialize_process_timeout=settings.process_init_timeout_seconds,
@@ -60,7 +72,7 @@ def build_server(settings: WorkerSettings) -> VoiceAgentServer:
         load_threshold=math.inf,  # admission is JobAdmission's
         setup_fnc=prewarm,
         prometheus_port=settings.worker_metrics_port or None,
-        prometheus_multiproc_dir=tempfile.mkdtemp(prefix="voice-agent-metrics-"),
+        prometheus_multiproc_dir=metrics_dir(settings),
     )
 
     clear_registered(settings.worker_http_port)  # a restarted container keeps its /tmp

@@ -46,6 +46,17 @@ class SpeechSynthesizer:
                     cls._cache[key] = wav.readframes(wav.getnframes())
         return cls._cache[key]
 
+    @classmethod
+    def save(cls, text: str, path: Path, sample_rate: int = SAMPLE_RATE) -> None:
+        """Write `text` spoken, as raw PCM, for `load` in another process (pre-encoded audio:
+        callers that do not load Piper)."""
+        path.write_bytes(cls.pcm(text, sample_rate))
+
+    @classmethod
+    def load(cls, text: str, path: Path, sample_rate: int = SAMPLE_RATE) -> None:
+        """Take `text`'s audio from a file `save` wrote instead of synthesizing it."""
+        cls._cache[(text, sample_rate)] = path.read_bytes()
+
 
 class AgentTranscriber:
     """The local Whisper model (the bundled tiny.en, as the worker uses), loaded once, told to
