@@ -71,7 +71,7 @@ fmt: ## Format the Python code
 bench-voice: setup ## Voice latency per preset, greeting, latency levers, end-of-turn cut-offs, capacity; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/voice.py all --write
 
-bench-soak: setup ## Six minutes of session churn plus conversations: errors and memory; writes docs/benchmarks.md
+bench-soak: setup ## Six minutes of session churn plus conversations: errors, memory trends; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/soak.py --write
 
 bench-compose: setup setup-docker ## Compose stack: build time, image sizes, up-to-healthy and stop times; writes docs/benchmarks.md

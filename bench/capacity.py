@@ -18,7 +18,15 @@ from pathlib import Path
 from callers import Shape, caller_process
 from conversation import PACKAGES, TurnResult, check_worker_log, run_cli
 from machine import command_line
-from measure import CpuMeter, of_tree, pss_bytes, reaped_children_seconds, rss_bytes, tree
+from measure import (
+    CpuMeter,
+    of_tree,
+    pss_bytes,
+    reaped_children_seconds,
+    rss_bytes,
+    tree,
+    tree_settled,
+)
 from report import Output, header, plot_capacity, save_raw, table, verdict
 from stack import BenchStack, start_stack
 from stats import ms, pct
@@ -115,10 +123,8 @@ async def capacity_level(stack: BenchStack, shape: Shape) -> CapacityLevel:
         print(f"  a conversation failed: {failure}", flush=True)
     others_cpu = {name: use.cores(name) for name in [*others, LOAD_GENERATOR]}
     others_cpu["whole machine"] = use.machine_cores
-    for _ in range(90):  # at most 45 s: the job processes end before the next idle baseline
-        if len(tree(worker_pid)) <= len(idle_tree):
-            break
-        await asyncio.sleep(0.5)
+    # the job processes end (and their replacements load) before the next idle baseline
+    await tree_settled(worker_pid, most=len(idle_tree), limit_s=45.0)
     return CapacityLevel(
         sessions=sessions,
         turns=results,
