@@ -49,7 +49,7 @@ test-compose: setup setup-docker ## Run only the compose tests: the real contain
 
 bench: bench-api bench-voice bench-soak bench-compose ## Run the benchmarks (never part of `make test`)
 
-bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md
+bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md + .json
 	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/api_load.py --write
 
