@@ -49,7 +49,7 @@ test-compose: setup setup-docker ## Run only the compose tests: the real contain
 
 bench: bench-api bench-voice bench-soak bench-compose ## Run the benchmarks (never part of `make test`)
 
-bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md
+bench-api: ## Load-test POST /api/voice/session on loopback with wrk; writes docs/benchmarks.md + .json
 	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/api_load.py --write
 
@@ -74,7 +74,7 @@ bench-voice: setup ## Voice latency per preset, greeting, latency levers, end-of
 bench-capacity: setup ## Simultaneous conversations (1, 5, 10, 15) and the capacity levers: CPU, memory, p95, failures; writes docs/benchmarks.md + .json and the sizing rule in docs/architecture.md
 	$(UV) run --frozen python bench/capacity_levers.py all --write
 
-bench-soak: setup ## Six minutes of session churn plus conversations: errors and memory; writes docs/benchmarks.md
+bench-soak: setup ## Six minutes of session churn plus conversations: errors, memory trends; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/soak.py --write
 
 bench-compose: setup setup-docker ## Compose stack: build time, image sizes, up-to-healthy and stop times; writes docs/benchmarks.md

@@ -27,7 +27,7 @@ import psutil
 from callers import CallerReport, Shape, caller_process
 from conversation import PACKAGES, TurnResult, check_worker_log, run_cli
 from machine import command_line
-from measure import CpuMeter, of_tree, pss_bytes, rss_bytes, tree
+from measure import CpuMeter, of_tree, pss_bytes, rss_bytes, tree, tree_settled
 from report import Output, header, plot_capacity, save_raw, table, verdict
 from stack import BENCH_QUESTION, BenchStack, start_stack
 from stats import ms, pct
@@ -149,28 +149,12 @@ SHAPING_SETTINGS = ("MAX_CONCURRENT_JOBS", "JOB_EXECUTOR", "IDLE_PROCESSES", "SY
                     "OPENAI_TTS_FORMAT", "AUDIO_INPUT_FRAME_MS")  # fmt: skip
 
 
-def _threads(pid: int) -> int:
-    try:
-        return psutil.Process(pid).num_threads()
-    except psutil.NoSuchProcess:
-        return 0
-
-
-async def _settled(worker_pid: int, processes: int, threads: int) -> None:
-    """Until the level's job processes (or job threads) have ended, at most 45 s."""
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        if len(tree(worker_pid)) <= processes and _threads(worker_pid) <= threads:
-            return
-        await asyncio.sleep(0.5)
-
-
 async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> CapacityLevel:
     """N conversations at once, their callers spread over subprocesses of this program."""
     assert stack.worker is not None
     worker_pid, sessions = stack.worker.pid, shape.concurrency
     others = {name: p.pid for name, p in stack.roles().items() if p is not stack.worker}
-    idle_tree, idle_threads = tree(worker_pid), _threads(worker_pid)
+    idle_tree = tree(worker_pid)
     peak = {"rss": rss_bytes(idle_tree), "pss": pss_bytes(idle_tree)}
     rss_idle, pss_idle = peak["rss"], peak["pss"]
     sampling = True
@@ -204,7 +188,8 @@ async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> Capaci
     use = meter.stop()
     sampling = False
     await sampler
-    await _settled(worker_pid, len(idle_tree), idle_threads + 4)
+    # the job processes end (and their replacements load) before the next idle baseline
+    await tree_settled(worker_pid, most=len(idle_tree), limit_s=45.0)
     level = _classify(reports, sessions)
     cpu = {name: use.cores(name) for name in groups}
     cpu["whole machine"] = use.machine_cores

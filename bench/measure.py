@@ -7,6 +7,7 @@ children it has reaped. So a job process that starts and ends between two readin
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 
 import psutil
+
+BUSY_CORES = 0.25  # other work on the machine beyond this marks a run as taken on a busy machine
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -83,6 +86,37 @@ def pss_bytes(procs: list[psutil.Process]) -> int:
         except psutil.NoSuchProcess:
             continue
     return total
+
+
+@dataclass
+class TreeState:
+    """A process tree once it held still, or as it was when the wait ran out."""
+
+    procs: list[psutil.Process]
+    rss: int
+    waited: float  # seconds
+    settled: bool
+
+
+async def tree_settled(
+    pid: int, most: int | None = None, limit_s: float = 60.0, step_s: float = 1.0
+) -> TreeState:
+    """Wait until the tree under `pid` has at most `most` processes (any number with None) and
+    holds still over one `step_s`: the same processes, RSS within 1%. So a job process that has
+    ended is gone, and one started in its place has loaded its models. At most `limit_s`."""
+    began = time.monotonic()
+    procs = tree(pid)
+    rss = rss_bytes(procs)
+    while True:
+        await asyncio.sleep(step_s)
+        now = tree(pid)
+        now_rss = rss_bytes(now)
+        waited = time.monotonic() - began
+        same = {p.pid for p in now} == {p.pid for p in procs}
+        still = same and abs(now_rss - rss) <= 0.01 * rss and (most is None or len(now) <= most)
+        if still or waited > limit_s:
+            return TreeState(now, now_rss, waited, still)
+        procs, rss = now, now_rss
 
 
 @dataclass

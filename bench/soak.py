@@ -1,5 +1,5 @@
 """Soak: minutes of session churn and simultaneous voice conversations against one stack on
-loopback, counting every error and watching the memory of session-api and the worker.
+loopback, counting every error and following the memory of session-api and the worker.
 
     python bench/soak.py [--minutes 6] [--conversations 4] [--rate 5] [--write] [--doc PATH]
 
@@ -15,11 +15,21 @@ and runs two loads at once until the time is up, then stops by itself:
   starting the next, so job processes come and go all along.
 
 An error is any unexpected HTTP status, a failed request, a conversation that fails or a turn
-without an answer, and any ERROR line in the worker's or session-api's log. Memory (RSS) of
-session-api, the worker's main process and its whole process tree, livekit-server and Redis is
-sampled every few seconds; after the warm-up, the median of the first minute is compared with
-the median of the last (no leak: at most 10% growth). `--quick` soaks for one minute with a
-10 s warm-up and 20 s windows. Nothing here gates CI.
+without an answer, and any ERROR line in the worker's or session-api's log.
+
+Memory (RSS) of session-api, the worker's main process and its whole process tree,
+livekit-server and Redis is sampled every few seconds. After the warm-up, a least-squares line
+of each process's RSS over time gives its slope in MB per hour with a 95% confidence interval
+(`stats.trend`: Student's t, the sample count shrunk for the residuals' autocorrelation). The
+target: no slope distinguishable from zero (a bounded interval that holds 0) for session-api and
+the worker's main process. The worker's process tree is also read idle before the soak and again
+once the last conversation has hung up and its job processes have exited (`measure.tree_settled`,
+bounded): the memory of the conversations is returned when it is back to its idle process count
+and within 5% of its idle RSS.
+
+`--quick` soaks for one minute with a 10 s warm-up. `--write` replaces the soak's section of
+docs/benchmarks.md and its `soak` key of docs/benchmarks.json (or of `--doc`). Nothing here
+gates CI.
 """
 
 from __future__ import annotations
@@ -27,26 +37,47 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import secrets
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from conversation import PACKAGES, converse
 from machine import command_line
-from measure import rss_bytes, tree
+from measure import (
+    BUSY_CORES,
+    CpuMeter,
+    CpuUse,
+    TreeState,
+    rss_bytes,
+    this_program,
+    tree,
+    tree_settled,
+)
 from report import Output, add_output_arguments, header, save_raw, table, verdict
 from stack import BenchStack, start_stack
-from stats import median, ms, pct
+from stats import Trend, median, ms, pct, trend
 
 MARKER = "bench-voice-soak"
-SAMPLE_SECONDS = 5.0
-FLAT = 0.10
-QUICK = {"minutes": 1.0, "warmup": 10.0, "window": 20.0, "conversations": 1, "turns": 2,
-         "rate": 2.0}  # fmt: skip
+SAMPLE_SECONDS = 2.0
+MIN_TREND_S = 30.0  # of samples after the warm-up, at least
+SETTLE_S = 60.0  # bound of each wait for the worker's process tree to hold still
+RETURNED = 0.05  # the worker's tree after the last conversation, at most this above idle
+PROCESSES = {  # the key in docs/benchmarks.json: the name in the table
+    "session_api": "session-api",
+    "worker_main": "worker (main process)",
+    "worker_tree": "worker (process tree)",
+    "livekit_server": "livekit-server",
+    "redis": "redis",
+}
+JUDGED = ("session_api", "worker_main")  # no slope distinguishable from zero: the target
+QUICK = {"minutes": 1.0, "warmup": 10.0, "conversations": 1, "turns": 2, "rate": 2.0}
 IN_FLIGHT = 8
 CHURN_AGENT = "soak-api"
 AGENTS = {
@@ -145,8 +176,13 @@ class MemoryTrace:
 
     samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
-    def window(self, name: str, begin: float, end: float) -> float:
-        return median(s[name] for t, s in self.samples if begin <= t < end)
+    def trend(self, name: str, after: float) -> Trend:
+        """The line of `name`'s RSS over the samples from `after` on, in MB per hour."""
+        kept = [(t, s[name]) for t, s in self.samples if t >= after]
+        return trend([t for t, _ in kept], [b for _, b in kept]).scaled(3600 / 1e6)
+
+    def median_mb(self, name: str, after: float) -> float:
+        return median(s[name] for t, s in self.samples if t >= after) / 1e6
 
 
 async def sample_memory(stack: BenchStack, began: float, stop_at: float) -> MemoryTrace:
@@ -158,16 +194,36 @@ async def sample_memory(stack: BenchStack, began: float, stop_at: float) -> Memo
             (
                 time.monotonic() - began,
                 {
-                    "session-api": rss_bytes(tree(stack.pid("session-api"))),
-                    "worker (main process)": rss_bytes(worker_tree[:1]),
-                    "worker (process tree)": rss_bytes(worker_tree),
-                    "livekit-server": rss_bytes(tree(stack.pid("livekit-server"))),
+                    "session_api": rss_bytes(tree(stack.pid("session-api"))),
+                    "worker_main": rss_bytes(worker_tree[:1]),
+                    "worker_tree": rss_bytes(worker_tree),
+                    "livekit_server": rss_bytes(tree(stack.pid("livekit-server"))),
                     "redis": rss_bytes(tree(stack.pid("redis-server"))),
                 },
             )
         )
         await asyncio.sleep(SAMPLE_SECONDS)
     return trace
+
+
+@dataclass
+class WorkerReturn:
+    """The worker's process tree idle before the soak, and once more after the last
+    conversation hung up and its job processes exited."""
+
+    idle: TreeState
+    idle_main: int
+    end: TreeState
+    end_main: int
+
+    @property
+    def change(self) -> float:
+        return self.end.rss / self.idle.rss - 1 if self.idle.rss else float("nan")
+
+    @property
+    def returned(self) -> bool:
+        back = self.end.settled and len(self.end.procs) <= len(self.idle.procs)
+        return back and self.change <= RETURNED
 
 
 def log_errors(stack: BenchStack) -> list[str]:
@@ -192,21 +248,21 @@ class SoakResult:
     rate: float
     conversation_slots: int
     turns: int
-    warmup: float  # seconds left out before the first window
-    window: float  # seconds of the first and the last window compared
+    warmup: float  # seconds left out of the memory trends
     tally: Tally
     memory: MemoryTrace
+    worker: WorkerReturn
+    load: CpuUse  # "this run": this program, the stack and the job processes
     log_errors: list[str]
+    date: str = field(default_factory=lambda: f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
-    def memory_rows(self) -> list[tuple[str, float, float, float]]:
-        """(process, MB in the first window after warm-up, MB in the last window, change)."""
-        end = self.memory.samples[-1][0] if self.memory.samples else 0.0
-        rows = []
-        for name in self.memory.samples[0][1] if self.memory.samples else {}:
-            first = self.memory.window(name, self.warmup, self.warmup + self.window)
-            last = self.memory.window(name, end - self.window, end + 1)
-            rows.append((name, first / 1e6, last / 1e6, last / first - 1))
-        return rows
+    def trends(self) -> dict[str, Trend]:
+        """Each process's RSS over time after the warm-up, MB per hour."""
+        return {name: self.memory.trend(name, self.warmup) for name in PROCESSES}
+
+    @property
+    def busy(self) -> bool:
+        return self.load.others_cores > BUSY_CORES
 
 
 async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
@@ -216,7 +272,11 @@ async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
         api_overrides={"AGENTS": json.dumps(AGENTS), "LOG_LEVEL": "info"},
     )
     try:
+        worker = stack.pid("worker")
+        idle = await tree_settled(worker, limit_s=SETTLE_S)
+        idle_main = rss_bytes(idle.procs[:1])
         tally = Tally()
+        meter = CpuMeter({"this run": this_program()})
         began = time.monotonic()
         stop_at = began + args.minutes * 60
         print(f"soak for {args.minutes} min: {stack.api_url}", flush=True)
@@ -229,31 +289,99 @@ async def run_soak(args: argparse.Namespace, run_dir: Path) -> SoakResult:
             ),
         )
         memory = await memory_task
-        # what the last conversations and deletions logged
-        await asyncio.sleep(2.0)
+        load = meter.stop()
+        # the last conversation has hung up: its job process exits, the pool refills
+        end = await tree_settled(worker, most=len(idle.procs), limit_s=SETTLE_S)
+        returned = WorkerReturn(idle, idle_main, end, rss_bytes(end.procs[:1]))
         return SoakResult(
             args.minutes,
             args.rate,
             args.conversations,
             args.turns,
             args.warmup,
-            args.window,
             tally,
             memory,
+            returned,
+            load,
             log_errors(stack),
         )
     finally:
         stack.stop()
 
 
+def mb_per_hour(value: float, unit: str = "") -> str:
+    """A slope or a bound of its interval; an infinite bound (too few independent samples) as
+    "unbounded"."""
+    return f"{value:+.1f}{unit}" if math.isfinite(value) else "unbounded"
+
+
+def slope_verdict(t: Trend) -> str:
+    if not t.bounded:
+        return "too few independent samples to tell"
+    if t.flat:
+        return "no slope distinguishable from zero"
+    return "grows" if t.slope > 0 else "shrinks"
+
+
+def no_slope(t: Trend) -> bool:
+    """The target: a bounded interval that holds 0."""
+    return t.bounded and t.flat
+
+
+def memory_table(result: SoakResult) -> list[str]:
+    rows = [
+        [
+            label,
+            f"{result.memory.median_mb(name, result.warmup):.0f}",
+            mb_per_hour(t.slope),
+            f"{mb_per_hour(t.low)} to {mb_per_hour(t.high)}",
+            f"{t.samples} ({t.effective_samples:.0f})",
+            slope_verdict(t),
+        ]
+        for (name, label), t in zip(PROCESSES.items(), result.trends().values(), strict=True)
+    ]
+    head = ["process", "RSS median (MB)", "slope (MB/h)", "95% CI (MB/h)"]
+    return table([*head, "samples (effective)", "verdict"], rows)
+
+
+def memory_lines(result: SoakResult) -> list[str]:
+    """What holds of the trends and of the worker's memory after the last conversation."""
+    trends, w = result.trends(), result.worker
+    judged = {PROCESSES[name]: trends[name] for name in JUDGED}
+    moving = [f"{name} {mb_per_hour(t.slope, ' MB/h')} ({mb_per_hour(t.low)} to "
+              f"{mb_per_hour(t.high)}, {slope_verdict(t)})" for name, t in judged.items()
+              if not no_slope(t)]  # fmt: skip
+    bounds = ", ".join(f"{name} {mb_per_hour(t.high, ' MB/h')}" for name, t in judged.items())
+    names = " and ".join(judged)
+    lines = [
+        f"- Memory: no slope distinguishable from zero for {names}: "
+        f"{verdict(not moving)}{'' if not moving else ' (' + '; '.join(moving) + ')'}. "
+        f"The upper bounds of their intervals are the fastest growth this run could have "
+        f"missed: {bounds}.",
+    ]
+    back = (
+        f"was back to {len(w.end.procs)} processes (idle: {len(w.idle.procs)}) and holding "
+        f"still {w.end.waited:.0f} s later"
+        if w.end.settled
+        else f"still had {len(w.end.procs)} processes (idle: {len(w.idle.procs)}) or was still "
+        f"moving {w.end.waited:.0f} s later"
+    )
+    lines.append(
+        f"- Memory of the conversations returned: after the last of "
+        f"{result.tally.outcomes['conversations']} conversations hung up, the worker's process "
+        f"tree {back}, at {w.end.rss / 1e6:.0f} MB against {w.idle.rss / 1e6:.0f} MB idle before "
+        f"the soak ({w.change:+.1%}; at most {RETURNED:+.0%} and back to the idle process count): "
+        f"{verdict(w.returned)}. Its main process: {w.idle_main / 1e6:.0f} MB idle before, "
+        f"{w.end_main / 1e6:.0f} MB after."
+    )
+    return lines
+
+
 def soak_section(result: SoakResult, command: str) -> str:
     """The section, every figure (durations, rates, thresholds too) from the run."""
     tally = result.tally
     errors = tally.outcomes["errors"] + len(result.log_errors)
-    rows = result.memory_rows()
-    judged = [row for row in rows if row[0].startswith(("session-api", "worker"))]
-    flat = all(change <= FLAT for _, _, _, change in judged)
-    window = f"{result.window:g} s" if result.window != 60 else "minute"
+    busy = " **A busy machine: other work took CPU during the soak.**" if result.busy else ""
     lines = [
         "## Soak: session churn and conversations together",
         "",
@@ -262,11 +390,20 @@ def soak_section(result: SoakResult, command: str) -> str:
         f"worker serves, so no job starts for them), and {result.conversation_slots} "
         f"conversations at once with the real worker, each a greeting and {result.turns} spoken "
         "questions, one caller after another. Memory is RSS sampled every "
-        f"{SAMPLE_SECONDS:g} s; the first {result.warmup:g} s are warm-up, then the median of "
-        f"the first {window} is compared with the median of the last. These figures gate "
-        "nothing.",
+        f"{SAMPLE_SECONDS:g} s. After {result.warmup:g} s of warm-up, a least-squares line of "
+        "each process's RSS over time gives its slope, with a 95% confidence interval (Student's "
+        "t; the sample count shrunk for the residuals' lag-1 autocorrelation, as memory moves in "
+        "steps and stays there: the effective count is shown). A slope whose interval holds "
+        "zero is not distinguishable from zero; too few effective samples leave the interval "
+        "unbounded, and then the run tells nothing about that process. The worker's process "
+        "tree is also read idle before the soak and once more after the last conversation hung "
+        "up, once its job processes have exited and it holds still (at most "
+        f"{SETTLE_S:g} s). These figures gate nothing.",
         "",
         *header(command, PACKAGES, ["livekit-server", "redis-server"]),
+        f"- Machine load during the soak: {result.load.machine_cores:.2f} cores busy, "
+        f"{result.load.cores('this run'):.2f} of them this run's processes, "
+        f"{result.load.others_cores:.2f} other work.{busy}",
         "",
         *table(
             ["outcome", "count"],
@@ -278,21 +415,73 @@ def soak_section(result: SoakResult, command: str) -> str:
         f"{ms(pct(tally.request_seconds, 99))} ms. Conversations: voice to voice p50 "
         f"{ms(pct(tally.voice_to_voice, 50))} ms, p95 {ms(pct(tally.voice_to_voice, 95))} ms.",
         "",
-        *table(
-            ["process", f"RSS first {window} (MB)", f"RSS last {window} (MB)", "change"],
-            [[n, f"{a:.0f}", f"{b:.0f}", f"{c:+.1%}"] for n, a, b, c in rows],
-        ),
+        *memory_table(result),
         "",
         f"- Errors: {errors} ({verdict(errors == 0)}: zero).",
-        f"- Memory of session-api and the worker grows by at most {FLAT:.0%} from the first "
-        f"{window} after warm-up to the last (a leak grows; a fall is the allocator returning "
-        f"memory): {verdict(flat)}. livekit-server and Redis are shown for reference; Redis "
-        "grows by design, as every session record and transcript is kept for "
-        "`SESSION_RETENTION_DAYS`.",
+        *memory_lines(result),
+        "- livekit-server and Redis are shown for reference; Redis grows by design, as every "
+        "session record and transcript is kept for `SESSION_RETENTION_DAYS`.",
     ]
     if tally.errors or result.log_errors:
         lines += ["", "First errors:", "", "```", *tally.errors, *result.log_errors[:10], "```"]
     return "\n".join(lines)
+
+
+def bound(value: float) -> float | None:
+    """JSON has no infinity: an unbounded end is null."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def figures(result: SoakResult, command: str) -> dict[str, Any]:
+    """What docs/benchmarks.json keeps of the soak (MB, MB per hour, milliseconds)."""
+    trends, w = result.trends(), result.worker
+    tally = result.tally
+    return {
+        "command": command,
+        "date": result.date,
+        "minutes": result.minutes,
+        "churn_sessions_per_second": result.rate,
+        "conversation_slots": result.conversation_slots,
+        "turns_per_conversation": result.turns,
+        "warmup_s": result.warmup,
+        "sample_s": SAMPLE_SECONDS,
+        "machine_load": {
+            "busy_cores": round(result.load.machine_cores, 2),
+            "this_run_cores": round(result.load.cores("this run"), 2),
+            "other_work_cores": round(result.load.others_cores, 2),
+            "busy_machine": result.busy,
+        },
+        "outcomes": dict(tally.outcomes),
+        "errors": tally.outcomes["errors"] + len(result.log_errors),
+        "churn_ms": {f"p{q}": bound(1000 * pct(tally.request_seconds, q)) for q in (50, 99)},
+        "voice_to_voice_ms": {
+            f"p{q}": bound(1000 * pct(tally.voice_to_voice, q)) for q in (50, 95)
+        },
+        "slope_mb_per_hour": {name: bound(t.slope) for name, t in trends.items()},
+        "slope_ci95_mb_per_hour": {
+            name: [bound(t.low), bound(t.high)] for name, t in trends.items()
+        },
+        "slope_samples": {
+            name: {"samples": t.samples, "effective": round(t.effective_samples, 1)}
+            for name, t in trends.items()
+        },
+        "slope_verdict": {name: slope_verdict(t) for name, t in trends.items()},
+        "no_slope": {name: no_slope(t) for name, t in trends.items()},
+        "no_slope_target": list(JUDGED),
+        "no_slope_target_met": all(no_slope(trends[name]) for name in JUDGED),
+        "worker_after_last_conversation": {
+            "idle_processes": len(w.idle.procs),
+            "idle_rss_mb": round(w.idle.rss / 1e6, 1),
+            "idle_main_rss_mb": round(w.idle_main / 1e6, 1),
+            "end_processes": len(w.end.procs),
+            "end_rss_mb": round(w.end.rss / 1e6, 1),
+            "end_main_rss_mb": round(w.end_main / 1e6, 1),
+            "waited_s": round(w.end.waited, 1),
+            "settled": w.end.settled,
+            "change": round(w.change, 4),
+            "returned": w.returned,
+        },
+    }
 
 
 def main() -> None:
@@ -302,22 +491,23 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=4, help="simultaneous callers")
     parser.add_argument("--turns", type=int, default=4, help="questions per conversation")
     parser.add_argument(
-        "--warmup", type=float, default=60.0, help="seconds before the first window"
+        "--warmup", type=float, default=60.0, help="seconds left out of the memory trends"
     )
-    parser.add_argument("--window", type=float, default=60.0, help="seconds of each memory window")
     add_output_arguments(parser, QUICK)
     args = parser.parse_args()
-    if args.minutes * 60 < args.warmup + 2 * args.window:
-        parser.error(f"--minutes must leave two {args.window:g} s windows after the warm-up")
+    if args.minutes * 60 < args.warmup + MIN_TREND_S:
+        parser.error(f"--minutes must leave {MIN_TREND_S:g} s of samples after the warm-up")
     run_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     print(f"logs: {run_dir}", flush=True)
     result = asyncio.run(run_soak(args, run_dir))
-    body = soak_section(result, command_line())
+    command = command_line()
+    body, figs = soak_section(result, command), figures(result, command)
     print(body)
     out = Output.of(args)
     if out is not None:
         out.write_section(MARKER, body)
-    save_raw(run_dir, "soak", {"samples": result.memory.samples, "outcomes": result.tally.outcomes})
+        out.write_json("soak", figs)
+    save_raw(run_dir, "soak", {"samples": result.memory.samples, "figures": figs})
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any
 
 from conversation import PACKAGES, TurnResult, check_worker_log, converse, run_cli
 from machine import command_line
-from measure import CpuMeter, this_program
+from measure import BUSY_CORES, CpuMeter, this_program
 from report import Output, header, plot_timeline, save_raw, table, verdict
 from side_measures import leading_silence, transport_one_way, vad_end_offset
 from stack import BENCH_ANSWER, BENCH_QUESTION, FRAME_MS, ProviderTimings, start_stack
@@ -41,7 +41,6 @@ TARGETS_MS = {  # preset -> (voice to voice p50, p95); unexplained p95 for every
     "local": (1000.0, float("nan")),
 }
 UNEXPLAINED_P95_MS = 30.0
-BUSY_CORES = 0.25  # other work on the machine beyond this marks a run as taken on a busy machine
 QUICK = {"sessions": 1, "turns": 2, "bursts": 5}
 
 

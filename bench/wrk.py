@@ -23,6 +23,8 @@ from stats import Timing
 SCRIPT = Path(__file__).resolve().parent / "wrk_post.lua"
 TIMEOUT_S = 10  # a slower response counts as an error
 OTHERS = "other processes"
+# session-api's dispatch watchdog re-dispatching an agent, as livekit-server logs the calls
+DISPATCH_METHODS = ('"method":"ListDispatch"', '"method":"CreateDispatch"')
 
 
 @dataclass
@@ -39,6 +41,7 @@ class LoadResult:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process, over the run
     wall_seconds: float = 0.0  # of the CPU measurement
     livekit_create_room: Timing | None = None
+    dispatch_calls: int = 0  # ListDispatch and CreateDispatch livekit-server handled: re-dispatches
 
     @property
     def rate(self) -> float:
@@ -113,17 +116,18 @@ def measured_load(stack: BenchStack, requests: int, concurrency: int, limit_s: f
     result.cpu_seconds = {name: max(0.0, s) for name, s in use.seconds.items()}
     result.cpu_seconds[OTHERS] = use.others_cores * use.wall
     result.wall_seconds = use.wall
-    result.livekit_create_room = livekit_create_room_times(livekit_log, log_offset)
+    lines = log_lines_after(livekit_log, log_offset)
+    samples = [json.loads(ln)["duration"] for ln in lines if '"method":"CreateRoom"' in ln]
+    result.livekit_create_room = Timing("CreateRoom inside livekit-server", samples)
+    result.dispatch_calls = sum(any(m in ln for m in DISPATCH_METHODS) for ln in lines)
     return result
 
 
-def livekit_create_room_times(log: Path, offset: int) -> Timing:
-    """CreateRoom handling times livekit-server logged after byte `offset` of its log."""
+def log_lines_after(log: Path, offset: int) -> list[str]:
+    """The lines a process logged after byte `offset` of its log."""
     with log.open("rb") as file:
         file.seek(offset)
-        lines = file.read().decode(errors="replace").splitlines()
-    samples = [json.loads(ln)["duration"] for ln in lines if '"method":"CreateRoom"' in ln]
-    return Timing("CreateRoom inside livekit-server", samples)
+        return file.read().decode(errors="replace").splitlines()
 
 
 def wait_idle(stack: BenchStack, limit_s: float = 10.0) -> None:
