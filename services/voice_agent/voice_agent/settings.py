@@ -57,6 +57,9 @@ PRESETS: dict[Preset, tuple[STTProvider, LLMProvider, TTSProvider]] = {
 }
 
 
+INPUT_SAMPLE_RATES = (16000, 24000, 48000)
+
+
 class WorkerSettings(CommonSettings):
     agent_name: str = Field(
         "pm-agent",
@@ -225,7 +228,7 @@ class WorkerSettings(CommonSettings):
     default_language: str = Field(
         "en-US", description="Language when the session names none (BCP 47)."
     )
-    audio_input_sample_rate: Literal[16000, 24000, 48000] = Field(
+    audio_input_sample_rate: int = Field(
         16000,
         description="Sample rate the user's audio is taken at from the room. The VAD, the "
         "end-of-turn model and the STTs work at 16000: taken at that rate, the room's native "
@@ -334,6 +337,13 @@ class WorkerSettings(CommonSettings):
     tool_filler_delay_seconds: float = Field(
         0.8, ge=0, description="A slow tool says a filler phrase after this much silence."
     )
+
+    @field_validator("audio_input_sample_rate")
+    @classmethod
+    def _a_room_sample_rate(cls, value: int) -> int:
+        if value not in INPUT_SAMPLE_RATES:
+            raise ValueError(f"must be one of {', '.join(map(str, INPUT_SAMPLE_RATES))}")
+        return value
 
     @field_validator("deepgram_base_url", "openai_base_url", mode="before")
     @classmethod
