@@ -71,7 +71,7 @@ fmt: ## Format the Python code
 bench-voice: setup ## Voice latency per preset, greeting, latency levers, end-of-turn cut-offs, capacity; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/voice.py all --write
 
-bench-capacity: setup ## Simultaneous conversations (1, 5, 10, 15) and the capacity levers: CPU, memory, p95, failures; writes docs/benchmarks.md + .json and the sizing rule in docs/architecture.md
+bench-capacity: setup ## Simultaneous conversations (1, 3, 5, 10) and the capacity levers: CPU, memory, p95, failures; writes docs/benchmarks.md + .json and the sizing rule in docs/architecture.md
 	$(UV) run --frozen python bench/capacity_levers.py all --write
 
 bench-soak: setup ## Six minutes of session churn plus conversations: errors, memory trends; writes docs/benchmarks.md + .json

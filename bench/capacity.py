@@ -2,7 +2,7 @@
 the CPU and memory each conversation costs, and which failures were the product's and which the
 load generator's (a caller that starved).
 
-    python bench/capacity.py [--mode openai] [--levels 1,5,10,15] [--write]
+    python bench/capacity.py [--mode openai] [--levels 1,3,5,10] [--write]
 
 Each level's callers run in processes of `CALLERS_PER_PROCESS` (`callers.py`), started before the
 level and reading the pre-encoded question. A level holds when no conversation failed and its
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from callers import CallerReport, Shape, caller_process
+from callers import CALLER_NICE, CallerReport, Shape, caller_process
 from conversation import PACKAGES, TurnResult, check_worker_log, run_cli
 from machine import command_line
 from measure import CpuMeter, of_tree, pss_bytes, rss_bytes, tree, tree_settled
@@ -219,7 +219,7 @@ async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> Capaci
 
 def _classify(reports: list[CallerReport], sessions: int) -> dict[str, Any]:
     """Turns measured cleanly, turns a caller stall disturbed, and the failures: a conversation
-    whose caller process stalled while it ran (or whose process failed) is the harness's."""
+    whose caller process starved (`CallerReport.starved`) is the harness's."""
     turns: list[TurnResult] = []
     disturbed = 0
     product: list[str] = []
@@ -227,7 +227,7 @@ def _classify(reports: list[CallerReport], sessions: int) -> dict[str, Any]:
     for report in reports:
         for conversation in report.conversations:
             if conversation.failure is not None:
-                mine = report.wall == 0 or report.stalled(conversation.began, conversation.ended)
+                mine = report.starved(conversation)
                 (harness if mine else product).append(conversation.failure)
                 print(f"  a conversation failed ({'harness' if mine else 'product'}): "
                       f"{conversation.failure[:300]}", flush=True)  # fmt: skip
@@ -363,11 +363,14 @@ def capacity_section(
         f"N callers at once against one worker ({settings}), arriving {args.arrival:g} s apart, "
         f"in processes of {CALLERS_PER_PROCESS} (the rtc SDK hands every event of a process to "
         "every stream of that process), each reading the pre-encoded question and sending "
-        f"{args.frame_ms} ms frames. Each greets, then asks the bench question turn after turn, "
+        f"{args.frame_ms} ms frames, at a raised priority (nice {CALLER_NICE}: the callers stand "
+        "for people on machines of their own, so the stack, not they, should feel a saturated "
+        "machine). Each greets, then asks the bench question turn after turn, "
         f"the first turns spread over {args.cycle:g} s. A caller process whose event loop "
-        "stalls for 100 ms or more disturbs the turns it was timing: those turns, and a "
-        "conversation that failed during such a stall, are the load generator's (harness) and "
-        "left out of the figures; the others' failures are the product's. CPU is the user + "
+        "stalls for 100 ms or more disturbs the turns it was timing: those turns are left out, "
+        "and a conversation that failed while its caller was stalled for a tenth of its time or "
+        "more (or whose caller process died) is the load generator's (harness); the others' "
+        "failures are the product's. CPU is the user + "
         "system time of each process tree (job processes that ended count too), per "
         "conversation in progress (CPU seconds over conversation-seconds); memory is the "
         "worker's process tree, idle before the level and at its peak (RSS; PSS counts shared "
@@ -478,7 +481,7 @@ def sizing_section(levels: list[CapacityLevel], shaping: dict[str, str], cores: 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("capacity")
-    group.add_argument("--levels", default="1,5,10,15", help="simultaneous conversations")
+    group.add_argument("--levels", default="1,3,5,10", help="simultaneous conversations")
     group.add_argument("--capacity-turns", type=int, default=None,
                        help="turns per conversation (default: 15 alone, 30 / N at N)")  # fmt: skip
     group.add_argument("--cycle", type=float, default=7.0,

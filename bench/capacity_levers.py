@@ -39,7 +39,6 @@ LEVERS: dict[str, dict[str, str]] = {
     "no-input-agc": {"INPUT_AUTO_GAIN_CONTROL": "false"},
     "no-transcript-sync": {"SYNC_TRANSCRIPTION": "false"},
     "tts-pcm": {"OPENAI_TTS_FORMAT": "pcm"},
-    "input-frames-100ms": {"AUDIO_INPUT_FRAME_MS": "100"},
 }
 QUICK = {"lever_levels": "1,2", "lever_turns": 2, "capacity_levers": "defaults,thread-executor"}
 VAD_WINDOW_S = 0.032

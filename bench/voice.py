@@ -4,7 +4,7 @@
     python bench/voice.py join        [--presets local,openai,sarvam] [--join-sessions 30]
     python bench/voice.py levers      [--lever-preset openai] [--levers defaults,tts-pcm,...]
     python bench/voice.py endpointing [--configs default,balanced,latency-first]
-    python bench/voice.py capacity    [--mode openai] [--levels 1,5,10,15]
+    python bench/voice.py capacity    [--mode openai] [--levels 1,3,5,10]
     python bench/voice.py capacity-levers [--lever-levels 1,10] [--capacity-levers ...]
     python bench/voice.py all         [--write] [--quick] [--doc PATH]
 
@@ -17,7 +17,7 @@
 - capacity (`capacity.py`): N simultaneous conversations on one worker: voice to voice p50/p95,
   CPU and memory per conversation, the product's failures apart from the load generator's;
 - capacity-levers (`capacity_levers.py`): the capacity benchmark once per lever (job executor,
-  idle processes, model preloading, transcript sync, PCM, input frames) and the local models'
+  idle processes, model preloading, transcript sync, PCM) and the local models'
   cost per call.
 
 A preset is the real LiveKit plugins against fakes of its cloud APIs, timed by the flags of

@@ -102,7 +102,7 @@ class WorkerSettings(CommonSettings):
         "process",
         description="Where each conversation runs: `process`, a job process of its own (LiveKit's "
         "default on Linux: a crash or a stall stays in its conversation, but each process holds "
-        "its own copy of the runtime, about 0.45 GB resident), or `thread`, a thread of one "
+        "its own resident copy of the runtime), or `thread`, a thread of one "
         "shared process (the models, the runtime and the docs index loaded once; a stall of "
         "one conversation can delay the others). docs/architecture.md, Sizing, has the figures.",
     )
