@@ -45,6 +45,7 @@ CALLERS_PER_PROCESS = 5
 CALLER_START_S = 4.0  # every caller process has imported and is waiting by then
 BUSY_CORES = 0.25  # other work beyond this marks a level as taken on a busy machine
 NOT_SUMMED = ("worker main process", "whole machine")  # part of "worker"; the total
+PSS_EVERY = 4
 SATURATED = 0.9  # a share of its limit at which a resource counts as saturated
 QUICK = {"levels": "1,2", "capacity_turns": 2}
 
@@ -69,6 +70,7 @@ class CapacityLevel:
     rss_after: int  # the worker's tree once the level's conversations have ended
     wall: float
     executor: str = "process"
+    worker_idle: float | None = None  # cores the worker used just before, with no conversation
     stalls: int = 0
     longest_stall: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -83,6 +85,15 @@ class CapacityLevel:
         """Cores of `name` per conversation in progress: CPU seconds over conversation-seconds."""
         seconds = self.cpu[name] * self.wall
         return seconds / self.conversation_seconds if self.conversation_seconds else float("nan")
+
+    @property
+    def marginal_per_conversation(self) -> float | None:
+        """Worker cores per conversation in progress beyond its idle use (main process, idle
+        job processes): what one more conversation adds."""
+        if self.worker_idle is None or not self.conversation_seconds:
+            return None
+        seconds = (self.cpu["worker"] - self.worker_idle) * self.wall
+        return seconds / self.conversation_seconds
 
     @property
     def callers_per_conversation(self) -> float:
@@ -160,10 +171,15 @@ async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> Capaci
     sampling = True
 
     async def sample() -> None:
+        """RSS every 0.5 s; PSS, which walks every mapping of every process (a tenth of a core
+        at 0.5 s), every `PSS_EVERY` samples."""
+        count = 0
         while sampling:
             procs = tree(worker_pid)
             peak["rss"] = max(peak["rss"], rss_bytes(procs))
-            peak["pss"] = max(peak["pss"], pss_bytes(procs))
+            if count % PSS_EVERY == 0:
+                peak["pss"] = max(peak["pss"], pss_bytes(procs))
+            count += 1
             await asyncio.sleep(0.5)
 
     processes = -(-sessions // CALLERS_PER_PROCESS)
@@ -174,7 +190,9 @@ async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> Capaci
             for first in range(processes)
         )
     )
+    idle_meter = CpuMeter({"worker": of_tree(worker_pid)})  # no conversation yet
     await asyncio.sleep(max(0.0, timed.start_at - time.time()))  # the callers' imports
+    idle_cores = idle_meter.stop().cores("worker")
     main, me = psutil.Process(worker_pid), psutil.Process()
     groups = {
         "worker": of_tree(worker_pid),
@@ -212,6 +230,7 @@ async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> Capaci
         pss_peak=peak["pss"],
         rss_after=rss_bytes(tree(worker_pid)),
         wall=use.wall,
+        worker_idle=idle_cores,
         stalls=len(stall_lags),
         longest_stall=max(stall_lags, default=0.0),
     )
@@ -262,6 +281,12 @@ def level_json(level: CapacityLevel, one: CapacityLevel) -> dict[str, Any]:
         "p95_vs_one": _rounded(level.v2v(95) / one.v2v(95), 3),
         "holds": holds(level, one),
         "worker_cpu_cores_per_conversation": round(level.cores_per_conversation(), 4),
+        "worker_cpu_cores_per_conversation_beyond_idle": (
+            None
+            if level.marginal_per_conversation is None
+            else round(level.marginal_per_conversation, 4)
+        ),
+        "worker_idle_cores": None if level.worker_idle is None else round(level.worker_idle, 3),
         "callers_cpu_cores_per_conversation": round(level.callers_per_conversation, 4),
         "rss_mb_per_conversation": round(level.per_session_mb("rss"), 1),
         "pss_mb_per_conversation": round(level.per_session_mb("pss"), 1),
@@ -320,12 +345,29 @@ def findings(levels: list[CapacityLevel], cores: int) -> list[str]:
             + ", ".join(f"{lv.other_work:.2f} cores at {lv.sessions}" for lv in busy)
             + " conversations."
         )
+    rest = top.cpu["whole machine"] - top.cpu["worker"] - top.callers_cpu
+    room = (cores * SATURATED - top.callers_cpu - rest) / top.sessions
+    lines.append(
+        f"- At {top.sessions} conversations the machine was {top.cpu['whole machine']:.2f} of "
+        f"{cores} cores busy: the worker {top.cpu['worker']:.2f}, the callers "
+        f"{top.callers_cpu:.2f}, everything else (livekit-server, Redis, session-api, the fakes, "
+        f"this benchmark's sampling) {rest:.2f}. For {top.sessions} conversations to fit beside "
+        f"their callers at {SATURATED:.0%} of the cores, the worker would have to take at most "
+        f"{room:.3f} core per conversation."
+    )
     target = levels[-1] if best is None else best
     cpu = target.cores_per_conversation()
     mem = target.per_session_mb("rss")
     lines += [
         f"- At {target.sessions} conversations: worker CPU {cpu:.3f} core per conversation "
-        f"against {CPU_PER_SESSION_CORES:.2f} ({verdict(cpu <= CPU_PER_SESSION_CORES)}), at a "
+        f"against {CPU_PER_SESSION_CORES:.2f} ({verdict(cpu <= CPU_PER_SESSION_CORES)})"
+        + (
+            ""
+            if target.marginal_per_conversation is None
+            else f", {target.marginal_per_conversation:.3f} beyond the idle worker's "
+            f"{target.worker_idle:.2f} cores"
+        )
+        + ", at a "
         f"duty cycle of {target.duty_cycle:.0%} (the share of each turn in which the caller or "
         f"the agent spoke); the callers cost {target.callers_per_conversation:.3f} core each.",
         f"- Memory per added conversation (RSS growth of the worker's process tree) {mem:.0f} "
@@ -383,6 +425,7 @@ def capacity_section(
     one = levels[0]
     head = ["conversations", "turns", "failed: product / harness", "turns disturbed"]
     head += ["v2v p50 ms", "p95 ms", "p95 vs one", "worker cores per conversation"]
+    head += ["beyond idle"]
     head += ["callers cores per conversation", "RSS idle -> peak MB", "RSS per conversation MB"]
     head += ["PSS per conversation MB", "duty cycle"]
     rows = [
@@ -395,6 +438,7 @@ def capacity_section(
             ms(lv.v2v(95)),
             f"{lv.v2v(95) / one.v2v(95):.2f}x",
             f"{lv.cores_per_conversation():.3f}",
+            "" if lv.marginal_per_conversation is None else f"{lv.marginal_per_conversation:.3f}",
             f"{lv.callers_per_conversation:.3f}",
             f"{lv.rss_idle / 1e6:.0f} -> {lv.rss_peak / 1e6:.0f}",
             f"{lv.per_session_mb('rss'):.0f}",
