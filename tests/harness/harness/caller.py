@@ -535,14 +535,18 @@ class VoiceCaller:
     async def wait_reply_end(self, turn: Turn, within: float = 30.0) -> float:
         """Until the agent's reply to `turn` is over: the agent is back to listening (its
         `lk.agent.state`), its final transcript has arrived (sent once the reply's audio has
-        played out) and its audio is quiet. Returns its last sound."""
+        played out, or ahead of it without transcript sync) and its audio is quiet. Returns its
+        last sound."""
         start = turn.reply_started_at or await self.wait_reply(turn, within)
         await self.wait_for(
             lambda: any(at > start and state == "listening" for at, state in self.agent_states),
             within,
             "the agent to listen again",
         )
-        await self.wait_transcript(lambda e: e.is_agent and e.final and e.at > start, within)
+        # after the question, not after the reply's first sound: with SYNC_TRANSCRIPTION=false
+        # the reply's text is sent whole before its audio
+        spoken = turn.speech_ended_at
+        await self.wait_transcript(lambda e: e.is_agent and e.final and e.at > spoken, within)
         return await self.wait_quiet(0.3, within)
 
     async def transcribe_reply(self, turn: Turn, within: float = 30.0) -> str:
