@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from capacity import ARCHITECTURE, CapacityLevel, holds, level_json, run_capacity
+from capacity import ARCHITECTURE, BUSY_CORES, CapacityLevel, holds, level_json, run_capacity
 from conversation import PACKAGES, run_cli
 from machine import command_line
 from report import Output, header, save_raw, table
@@ -108,9 +108,10 @@ def section(runs: dict[str, list[CapacityLevel]], costs: dict[str, float], comma
         "",
         *lever_rows(runs),
     ]
-    busy = [name for name, levels in runs.items() if any(lv.other_work > 0.25 for lv in levels)]
+    busy = [n for n, levels in runs.items() if any(lv.other_work > BUSY_CORES for lv in levels)]
     if busy:
-        lines += ["", f"Taken on a busy machine (other work above 0.25 core): {', '.join(busy)}."]
+        names = ", ".join(busy)
+        lines += ["", f"Taken on a busy machine (other work above {BUSY_CORES} core): {names}."]
     lines += [
         "",
         "The local models, CPU time per call in one process:",
