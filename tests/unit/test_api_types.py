@@ -29,6 +29,15 @@ def test_the_committed_schema_is_the_one_the_app_serves() -> None:
     assert openapi.render() == committed, f"src/generated/openapi.json is stale: {REGENERATE}"
 
 
+@pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["-x"], 2), (["a", "b"], 2)])
+def test_the_export_takes_an_option_for_no_path(
+    argv: list[str], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert openapi.main(argv) == code
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_schema_documents_every_transcript_entry_and_latency_stage() -> None:
     schemas = openapi.schema()["components"]["schemas"]
     entries = schemas["SessionState"]["properties"]["transcript"]["items"]

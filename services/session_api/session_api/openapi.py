@@ -24,6 +24,10 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        # An option is never a path: `--help` once wrote the schema to a file named "--help".
+        sys.stdout.write(__doc__ or "")
+        return 0 if argv[0] in ("-h", "--help") else 2
     text = render()
     if argv:
         Path(argv[0]).write_text(text, encoding="utf-8")
