@@ -1,12 +1,17 @@
-"""How the worker's capacity settings reach LiveKit: the room's audio input and text output, and
-the Prometheus multiprocess directory (only for job processes with metrics on)."""
+"""How the worker's capacity settings reach LiveKit: the room's audio input and text output, the
+Prometheus multiprocess directory (only for job processes with metrics on), and the modules the
+forkserver imports once for every job process."""
+
+import importlib
 
 import pytest
 from pydantic import ValidationError
 
 from voice_agent.session_setup import room_options
 from voice_agent.settings import WorkerSettings
-from voice_agent.worker import metrics_dir
+from voice_agent.prewarm import FORKSERVER_PRELOAD, prewarm
+from voice_agent.server import entrypoint
+from voice_agent.worker import build_server, metrics_dir
 
 
 def settings(**values: object) -> WorkerSettings:
@@ -43,3 +48,13 @@ def test_only_job_processes_with_metrics_get_a_multiprocess_directory() -> None:
     assert metrics_dir(settings(job_executor="process", worker_metrics_port=0)) is None
     with pytest.raises(ValidationError):
         settings(job_executor="fork")
+
+
+def test_the_forkserver_imports_what_each_job_process_would() -> None:
+    """The forkserver skips a module it cannot import without a word: a renamed one would be
+    imported again by every job process, as its conversation begins."""
+    for name in FORKSERVER_PRELOAD:
+        importlib.import_module(name)
+    assert {entrypoint.__module__, prewarm.__module__} <= set(FORKSERVER_PRELOAD)
+    server = build_server(settings(job_executor="process"))
+    assert set(FORKSERVER_PRELOAD) <= set(server._preload_modules)

@@ -17,7 +17,7 @@ from .console import quiet_provider_errors
 from .draining import DrainingAgentServer
 from .health import clear_registered, mark_registered
 from .log_messages import WORKER_READY
-from .prewarm import prewarm
+from .prewarm import FORKSERVER_PRELOAD, prewarm
 from .readiness import ReadinessReporter
 from .server import entrypoint
 from .settings import WorkerSettings
@@ -71,6 +71,7 @@ def build_server(settings: WorkerSettings) -> VoiceAgentServer:
         **idle,
         load_threshold=math.inf,  # admission is JobAdmission's
         setup_fnc=prewarm,
+        preload_modules=list(FORKSERVER_PRELOAD),
         prometheus_port=settings.worker_metrics_port or None,
         prometheus_multiproc_dir=metrics_dir(settings),
     )
