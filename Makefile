@@ -72,6 +72,7 @@ bench-voice: setup ## Voice latency per preset, greeting, latency levers, end-of
 	$(UV) run --frozen python bench/voice.py all --write
 
 bench-capacity: setup ## Simultaneous conversations (1, 3, 5, 10) and the capacity levers: CPU, memory, p95, failures; writes docs/benchmarks.md + .json and the sizing rule in docs/architecture.md
+	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/capacity_levers.py all --write
 
 bench-soak: setup ## Six minutes of session churn plus conversations: errors, memory trends; writes docs/benchmarks.md + .json

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
-import signal
-import subprocess
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import profiling
 from measure import CpuMeter, of_tree, this_program
 from redis.asyncio import Redis
-from stack import REPO, BenchStack
+from stack import BenchStack
 from stats import Timing
 from wrk import LoadResult, run_wrk, wait_idle
 
@@ -40,6 +37,7 @@ PROFILE_RULES = [
 ]
 EVENT_LOOP = "event loop and sockets (uvloop, native code)"
 FRAMEWORK = "HTTP framework and the rest (uvicorn, Starlette, FastAPI, pydantic)"
+by_rule = profiling.first_rule(PROFILE_RULES, FRAMEWORK)
 
 
 @dataclass(frozen=True)
@@ -72,9 +70,9 @@ def where_time_goes(stack: BenchStack, load: Load, out: Path) -> Profile:
     wait_idle(stack)
     loaded: LoadResult | None = None
     shares: dict[str, float] = {}
-    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(REPO / ".venv" / "bin"))
+    py_spy = profiling.find_py_spy()
     if py_spy is None:
-        print("py-spy not found (uv tool install py-spy): no CPU profile of session-api")
+        print(f"py-spy not found ({profiling.INSTALL}): no CPU profile of session-api")
     else:
         loaded, shares = profiled_load(stack, load, out, py_spy)
         wait_idle(stack)
@@ -89,49 +87,23 @@ def where_time_goes(stack: BenchStack, load: Load, out: Path) -> Profile:
 
 
 def classify(stack: str) -> str:
-    for name, markers in PROFILE_RULES:
-        if any(marker in stack for marker in markers):
-            return name
+    if (name := by_rule(stack)) != FRAMEWORK:
+        return name
     if stack.rsplit(";", 1)[-1].startswith("Runner.run "):  # uvloop's C code below this frame
         return EVENT_LOOP
     return FRAMEWORK
-
-
-def profile_shares(raw_file: Path) -> dict[str, float]:
-    """Share (%) of py-spy's on-CPU samples per category, from its `--format raw` output."""
-    counts: Counter[str] = Counter()
-    for line in raw_file.read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
-        if stack and n.isdigit():
-            counts[classify(stack)] += int(n)
-    total = sum(counts.values())
-    return {name: 100 * n / total for name, n in counts.most_common()} if total else {}
 
 
 def profiled_load(
     stack: BenchStack, load: Load, out_dir: Path, py_spy: str
 ) -> tuple[LoadResult, dict[str, float]]:
     """A load run with py-spy sampling session-api (non-blocking, 100 Hz, on-CPU samples)."""
-    raw_file = out_dir / "py-spy.txt"
-    cmd = [
-        py_spy,
-        "record",
-        f"--pid={stack.pid('session-api')}",
-        "--rate=100",
-        "--nonblocking",
-        "--format=raw",
-        f"--duration={round(load.limit_s) + 5}",
-        f"--output={raw_file}",
-    ]
-    with (out_dir / "py-spy.log").open("wb") as log:
-        spy = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with profiling.recording(
+        py_spy, stack.pid("session-api"), out_dir / "py-spy.txt", limit_s=round(load.limit_s) + 5
+    ) as raw_file:
         time.sleep(1)  # let it attach
         result = run_wrk(stack.api_url, load.requests, load.concurrency, load.limit_s)
-    finally:
-        spy.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
-        spy.wait(30)
-    return result, profile_shares(raw_file)
+    return result, profiling.shares(profiling.samples(raw_file, classify))
 
 
 # --- each part alone --------------------------------------------------------------------------

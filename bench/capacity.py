@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import profiling
 import psutil
 from callers import CALLER_NICE, CallerReport, Shape, caller_process
 from conversation import PACKAGES, TurnResult, check_worker_log, run_cli
@@ -31,6 +32,7 @@ from measure import CpuMeter, of_tree, pss_bytes, rss_bytes, tree, tree_settled
 from report import Output, header, plot_capacity, save_raw, table, verdict
 from stack import BENCH_QUESTION, BenchStack, start_stack
 from stats import ms, pct
+from worker_profile import WorkerProfile
 
 from harness.audio import SpeechSynthesizer
 from harness.paths import REPO
@@ -47,7 +49,7 @@ BUSY_CORES = 0.25  # other work beyond this marks a level as taken on a busy mac
 NOT_SUMMED = ("worker main process", "whole machine")  # part of "worker"; the total
 PSS_EVERY = 4
 SATURATED = 0.9  # a share of its limit at which a resource counts as saturated
-QUICK = {"levels": "1,2", "capacity_turns": 2}
+QUICK = {"levels": "1,2", "capacity_turns": 2, "profile_turns": 2}
 
 
 @dataclass
@@ -74,6 +76,7 @@ class CapacityLevel:
     stalls: int = 0
     longest_stall: float = 0.0
     notes: list[str] = field(default_factory=list)
+    profile: WorkerProfile | None = None  # where one conversation's worker CPU goes
 
     def per_session_mb(self, kind: str) -> float:
         """Growth from idle to peak per conversation, MB; `kind` is "rss" or "pss"."""
@@ -126,9 +129,10 @@ def holds(level: CapacityLevel, one: CapacityLevel) -> bool:
 
 
 async def run_capacity(
-    args: argparse.Namespace, run_dir: Path
+    args: argparse.Namespace, run_dir: Path, profile: bool = False
 ) -> tuple[list[CapacityLevel], dict[str, str]]:
-    """Every level on one stack; the levels and the worker's settings that shape them."""
+    """Every level on one stack; the levels and the worker's settings that shape them. With
+    `profile`, one more conversation under py-spy gives the first level's `profile`."""
     stack = start_stack(
         run_dir, preset=args.mode, timings=args.timings, worker_overrides=args.worker_overrides
     )
@@ -136,7 +140,7 @@ async def run_capacity(
     SpeechSynthesizer.save(BENCH_QUESTION, audio)
     out: list[CapacityLevel] = []
     try:
-        for level in (int(x) for x in args.levels.split(",")):
+        for level in levels_of(args):
             turns = args.capacity_turns or (15 if level == 1 else max(3, 30 // level))
             shape = Shape(level, turns, args.cycle, args.arrival, args.frame_ms, 0.0)
             result = await capacity_level(stack, shape, audio)
@@ -149,6 +153,8 @@ async def run_capacity(
                 f"{result.per_session_mb('rss'):.0f} MB RSS per conversation",
                 flush=True,
             )
+        if profile and out:
+            out[0].profile = await profiled_conversation(stack, args, audio)
         check_worker_log(stack)
     finally:
         stack.stop()
@@ -156,12 +162,35 @@ async def run_capacity(
     return out, shaping
 
 
+def levels_of(args: argparse.Namespace) -> list[int]:
+    return [int(x) for x in args.levels.split(",")]
+
+
+async def profiled_conversation(
+    stack: BenchStack, args: argparse.Namespace, audio: Path
+) -> WorkerProfile | None:
+    """One more conversation, py-spy sampling the worker's tree (None without py-spy)."""
+    assert stack.worker is not None
+    py_spy = profiling.find_py_spy()
+    if py_spy is None:
+        print(f"py-spy not found ({profiling.INSTALL}): no CPU profile of the worker")
+        return None
+    raw = stack.run_dir / "worker-py-spy.txt"
+    shape = Shape(1, args.profile_turns, args.cycle, args.arrival, args.frame_ms, 0.0)
+    level = await capacity_level(stack, shape, Path(audio), profile_to=(py_spy, raw))
+    measured = level.cores_per_conversation()
+    return WorkerProfile.of(raw, measured, len(level.turns), level.conversation_seconds)
+
+
 SHAPING_SETTINGS = ("MAX_CONCURRENT_JOBS", "JOB_EXECUTOR", "IDLE_PROCESSES", "SYNC_TRANSCRIPTION",
                     "OPENAI_TTS_FORMAT", "AUDIO_INPUT_FRAME_MS")  # fmt: skip
 
 
-async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> CapacityLevel:
-    """N conversations at once, their callers spread over subprocesses of this program."""
+async def capacity_level(
+    stack: BenchStack, shape: Shape, audio: Path, profile_to: tuple[str, Path] | None = None
+) -> CapacityLevel:
+    """N conversations at once, their callers spread over subprocesses of this program; with
+    `profile_to` (py-spy, its output file), py-spy samples the worker's tree meanwhile."""
     assert stack.worker is not None
     worker_pid, sessions = stack.worker.pid, shape.concurrency
     others = {name: p.pid for name, p in stack.roles().items() if p is not stack.worker}
@@ -202,7 +231,12 @@ async def capacity_level(stack: BenchStack, shape: Shape, audio: Path) -> Capaci
     }
     meter = CpuMeter(groups)
     sampler = asyncio.create_task(sample())
-    reports: list[CallerReport] = await callers
+    if profile_to is None:
+        reports: list[CallerReport] = await callers
+    else:
+        py_spy, raw_file = profile_to
+        with profiling.recording(py_spy, worker_pid, raw_file, subprocesses=True):
+            reports = await callers
     use = meter.stop()
     sampling = False
     await sampler
@@ -303,6 +337,10 @@ def level_json(level: CapacityLevel, one: CapacityLevel) -> dict[str, Any]:
     }
 
 
+def conversations(count: int) -> str:
+    return f"{count} conversation" + ("" if count == 1 else "s")
+
+
 def resources(level: CapacityLevel, cores: int) -> dict[str, float]:
     """What each limited resource used at this level, as a share of its limit."""
     return {
@@ -323,16 +361,16 @@ def findings(levels: list[CapacityLevel], cores: int) -> list[str]:
     first = max(use, key=lambda name: use[name])
     lines = [
         f"- The largest level that holds (no failed conversation, p95 within {P95_RATIO:.2f}x "
-        f"of one): **{best.sessions if best else 'none'}** conversations"
+        f"of one): **{conversations(best.sessions) if best else 'none'}**"
         + (f" (of {', '.join(str(lv.sessions) for lv in levels)} run)." if levels else "."),
-        f"- Closest to saturation at {top.sessions} conversations: {first}, at "
+        f"- Closest to saturation at {conversations(top.sessions)}: {first}, at "
         f"{use[first]:.0%} of its limit"
         + (" (saturated)." if use[first] >= SATURATED else " (not saturated)."),
     ]
     for level in levels:
         if level.failed_harness or level.disturbed_turns:
             lines.append(
-                f"- {level.sessions} conversations: the load generator failed "
+                f"- {conversations(level.sessions)}: the load generator failed "
                 f"{len(level.failed_harness)} conversation(s) and disturbed "
                 f"{level.disturbed_turns} turn(s) (caller stalls of up to "
                 f"{level.longest_stall * 1000:.0f} ms); those are the harness's, not the "
@@ -342,16 +380,16 @@ def findings(levels: list[CapacityLevel], cores: int) -> list[str]:
     if busy:
         lines.append(
             "- **Taken on a busy machine:** other work took "
-            + ", ".join(f"{lv.other_work:.2f} cores at {lv.sessions}" for lv in busy)
-            + " conversations."
+            + ", ".join(f"{lv.other_work:.2f} cores at {conversations(lv.sessions)}" for lv in busy)
+            + "."
         )
     rest = top.cpu["whole machine"] - top.cpu["worker"] - top.callers_cpu
     room = (cores * SATURATED - top.callers_cpu - rest) / top.sessions
     lines.append(
-        f"- At {top.sessions} conversations the machine was {top.cpu['whole machine']:.2f} of "
+        f"- At {conversations(top.sessions)} the machine was {top.cpu['whole machine']:.2f} of "
         f"{cores} cores busy: the worker {top.cpu['worker']:.2f}, the callers "
         f"{top.callers_cpu:.2f}, everything else (livekit-server, Redis, session-api, the fakes, "
-        f"this benchmark's sampling) {rest:.2f}. For {top.sessions} conversations to fit beside "
+        f"this benchmark's sampling) {rest:.2f}. For {conversations(top.sessions)} to fit beside "
         f"their callers at {SATURATED:.0%} of the cores, the worker would have to take at most "
         f"{room:.3f} core per conversation."
     )
@@ -359,7 +397,7 @@ def findings(levels: list[CapacityLevel], cores: int) -> list[str]:
     cpu = target.cores_per_conversation()
     mem = target.per_session_mb("rss")
     lines += [
-        f"- At {target.sessions} conversations: worker CPU {cpu:.3f} core per conversation "
+        f"- At {conversations(target.sessions)}: worker CPU {cpu:.3f} core per conversation "
         f"against {CPU_PER_SESSION_CORES:.2f} ({verdict(cpu <= CPU_PER_SESSION_CORES)})"
         + (
             ""
@@ -485,6 +523,8 @@ def capacity_section(
     )
     if plot:
         lines += ["", f"![capacity]({plot})"]
+    if one.profile:
+        lines += ["", *one.profile.section()]
     lines += ["", "### Findings", "", *findings(levels, cores)]
     return "\n".join(lines)
 
@@ -510,7 +550,7 @@ def sizing_section(levels: list[CapacityLevel], shaping: dict[str, str], cores: 
             f"{best.cpu.get('livekit-server', 0.0) / best.sessions:.3f} core per conversation.",
             f"- **Memory:** {idle:.1f} GB for an idle worker, plus {mem:.0f} MB resident per "
             "conversation.",
-            f"- **Held on this machine:** {best.sessions} conversations at once with no failure "
+            f"- **Held on this machine:** {conversations(best.sessions)} at once with no failure "
             f"and p95 voice to voice within {P95_RATIO:.2f}x of a single conversation's, "
             "callers and livekit-server on the same cores.",
             "- **Rule:** `MAX_CONCURRENT_JOBS` at most the held figure per such machine; more "
@@ -533,6 +573,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--arrival", type=float, default=0.5,
                        help="seconds between two callers' arrivals")  # fmt: skip
     group.add_argument("--frame-ms", type=int, default=40, help="the callers' audio frame (ms)")
+    group.add_argument("--profile-turns", type=int, default=8,
+                       help="turns of the conversation py-spy samples after the levels; "
+                       "0: none")  # fmt: skip
 
 
 def write_plot(out: Output, levels: list[CapacityLevel]) -> str | None:
@@ -554,7 +597,7 @@ def write_plot(out: Output, levels: list[CapacityLevel]) -> str | None:
 
 async def run(args: argparse.Namespace, run_dir: Path) -> None:
     print(f"capacity, {args.mode} providers, levels {args.levels}", flush=True)
-    levels, shaping = await run_capacity(args, run_dir / "capacity")
+    levels, shaping = await run_capacity(args, run_dir / "capacity", args.profile_turns > 0)
     save_raw(run_dir, "capacity", levels)
     if not levels:
         return
@@ -577,6 +620,7 @@ async def run(args: argparse.Namespace, run_dir: Path) -> None:
             "worker_settings": shaping,
             "levels": [level_json(lv, one) for lv in levels],
             "largest_level_holding": max(best) if best else None,
+            "worker_profile": one.profile.json() if one.profile else None,
             "closest_to_saturation": max(top, key=lambda name: top[name]),
             "targets": {
                 "worker_cpu_cores_per_conversation": CPU_PER_SESSION_CORES,

@@ -72,17 +72,21 @@ def model_costs() -> dict[str, float]:
 
 
 def lever_rows(runs: dict[str, list[CapacityLevel]]) -> list[str]:
-    head = ["lever", "worker settings", "conversations", "failed: product / harness"]
+    head = ["lever", "worker settings", "worker cores, one conversation", "beyond idle"]
+    head += ["conversations", "failed: product / harness"]
     head += ["p95 vs one", "worker cores per conversation", "idle worker RSS MB"]
     head += ["RSS per conversation MB", "PSS per conversation MB"]
     rows = []
     for name, levels in runs.items():
         one, top = levels[0], levels[-1]
         settings = ", ".join(f"`{k}={v}`" for k, v in LEVERS[name].items()) or "(none)"
+        marginal = one.marginal_per_conversation
         rows.append(
             [
                 name,
                 settings,
+                f"{one.cores_per_conversation():.3f}",
+                "" if marginal is None else f"{marginal:.3f}",
                 str(top.sessions),
                 f"{len(top.failed_product)} / {len(top.failed_harness)}",
                 f"{top.v2v(95) / one.v2v(95):.2f}x" + ("" if holds(top, one) else " (fails)"),
@@ -101,8 +105,10 @@ def section(runs: dict[str, list[CapacityLevel]], costs: dict[str, float], comma
         "## Capacity levers",
         "",
         "The capacity benchmark at each lever's levels, each on a fresh stack with the same "
-        "simulated `openai` providers; the figures are those of the highest level, against the "
-        "lever's own single conversation.",
+        "simulated `openai` providers. A single conversation's worker CPU (in all and beyond the "
+        "idle worker's) is what the lever saves per conversation on an unloaded machine; the "
+        "other figures are those of the highest level, against the lever's own single "
+        "conversation.",
         "",
         *header(command, PACKAGES, ["livekit-server"]),
         "",

@@ -7,7 +7,7 @@
 #   livekit-server v1.13.5 (built from its Go module into ~/.cache/voice-stack/bin)
 #   geckodriver 0.37.1, Firefox's WebDriver (built from its crate into ~/.cache/voice-stack/bin)
 #   the web client's npm packages and build (frontend/dist)
-# `scripts/setup.sh bench` also installs what the benchmarks use (wrk).
+# `scripts/setup.sh bench` also installs what the benchmarks use (wrk, py-spy).
 # `scripts/setup.sh docker` sets up what the compose tests need: the Docker engine (Debian's
 #   docker.io, dockerd started as root), the compose plugin (built from its Go module when
 #   missing), and base images (stand-ins where no registry answers: tests/compose/standins/).
@@ -175,5 +175,7 @@ ensure_geckodriver
 ensure_frontend
 if [ "${1:-}" = bench ]; then
   command -v wrk >/dev/null || apt_install wrk
+  # CPU profiles of session-api and the worker (bench/profiling.py); a tool, not a dependency.
+  { command -v py-spy || [ -x "$HOME/.local/bin/py-spy" ]; } >/dev/null || uv tool install --quiet py-spy==0.4.3
 fi
 say "ready"
