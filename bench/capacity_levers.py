@@ -99,6 +99,30 @@ def lever_rows(runs: dict[str, list[CapacityLevel]]) -> list[str]:
     return table(head, rows)
 
 
+def lever_findings(runs: dict[str, list[CapacityLevel]]) -> list[str]:
+    """Generated: what each lever saves on one conversation, and which lever holds the most."""
+    if "defaults" not in runs or len(runs) < 2:
+        return []
+    base = runs["defaults"][0].cores_per_conversation()
+    saved = {
+        name: 1 - levels[0].cores_per_conversation() / base
+        for name, levels in runs.items()
+        if name != "defaults"
+    }
+    best = max(saved, key=lambda name: saved[name])
+    held = {name: max((lv.sessions for lv in lv_ if holds(lv, lv_[0])), default=0)
+            for name, lv_ in runs.items()}  # fmt: skip
+    most = max(held, key=lambda name: held[name])
+    return [
+        "- On one conversation the levers change the worker's CPU by "
+        + ", ".join(f"{name} {-share:+.0%}" for name, share in saved.items())
+        + f" against the defaults' {base:.3f} core; the most any saves is {saved[best]:.0%} "
+        f"({best}).",
+        f"- The most conversations held at once: {held[most]} ({most}; the defaults "
+        f"{held['defaults']}).",
+    ]
+
+
 def section(runs: dict[str, list[CapacityLevel]], costs: dict[str, float], command: str) -> str:
     vad_share = costs["vad_window"] / VAD_WINDOW_S
     lines = [
@@ -114,6 +138,7 @@ def section(runs: dict[str, list[CapacityLevel]], costs: dict[str, float], comma
         "",
         *lever_rows(runs),
     ]
+    lines += ["", *lever_findings(runs)]
     busy = [n for n, levels in runs.items() if any(lv.other_work > BUSY_CORES for lv in levels)]
     if busy:
         names = ", ".join(busy)
