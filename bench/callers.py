@@ -133,6 +133,9 @@ async def caller_process(
         proc.kill()
         await proc.wait()
         return CallerReport.failed(indices, f"caller process {indices} timed out")
+    except asyncio.CancelledError:  # the benchmark was interrupted: no caller outlives it
+        proc.kill()
+        raise
     lines = [x for x in stdout.decode().strip().splitlines() if x.startswith("{")]
     if not lines:
         tail = stderr.decode(errors="replace")[-500:]

@@ -410,7 +410,14 @@ def findings(levels: list[CapacityLevel], cores: int) -> list[str]:
         f"the agent spoke); the callers cost {target.callers_per_conversation:.3f} core each.",
         f"- Memory per added conversation (RSS growth of the worker's process tree) {mem:.0f} "
         f"MB against {MEMORY_PER_SESSION_MB:.0f} MB: {verdict(mem <= MEMORY_PER_SESSION_MB)}; "
-        f"PSS {target.per_session_mb('pss'):.0f} MB.",
+        f"PSS {target.per_session_mb('pss'):.0f} MB"
+        + (
+            f": the other {mem - target.per_session_mb('pss'):.0f} MB are pages a job process "
+            "shares with the others (the forkserver's models and libraries), which every "
+            "process's RSS counts again."
+            if target.executor == "process"
+            else "."
+        ),
     ]
     returned = [lv for lv in levels if lv.rss_after > lv.rss_idle * 1.05 + 20e6]
     lines.append(
@@ -535,8 +542,8 @@ def sizing_section(levels: list[CapacityLevel], shaping: dict[str, str], cores: 
     holding = [lv for lv in levels if holds(lv, one)] or levels[:1]
     best = max(holding, key=lambda lv: lv.sessions)
     cpu = best.cores_per_conversation()
-    idle = best.rss_idle / 1e9
-    mem = best.per_session_mb("rss")
+    idle, idle_pss = best.rss_idle / 1e9, best.pss_idle / 1e9
+    mem, own = best.per_session_mb("rss"), best.per_session_mb("pss")
     executor = shaping.get("JOB_EXECUTOR", "process")
     return "\n".join(
         [
@@ -548,8 +555,10 @@ def sizing_section(levels: list[CapacityLevel], shaping: dict[str, str], cores: 
             f"{best.duty_cycle:.0%} duty cycle (people speaking back to back), so about "
             f"{1 / cpu:.0f} conversations per core for the worker alone; livekit-server took "
             f"{best.cpu.get('livekit-server', 0.0) / best.sessions:.3f} core per conversation.",
-            f"- **Memory:** {idle:.1f} GB for an idle worker, plus {mem:.0f} MB resident per "
-            "conversation.",
+            f"- **Memory:** {idle_pss:.1f} GB of RAM for an idle worker, plus {own:.0f} MB per "
+            "conversation (PSS, which counts a page shared by several processes once: what the "
+            f"machine must have). Resident sizes read {idle:.1f} GB and {mem:.0f} MB (RSS), as "
+            "every job process counts the models and libraries it shares with the forkserver.",
             f"- **Held on this machine:** {conversations(best.sessions)} at once with no failure "
             f"and p95 voice to voice within {P95_RATIO:.2f}x of a single conversation's, "
             "callers and livekit-server on the same cores.",

@@ -100,27 +100,39 @@ def lever_rows(runs: dict[str, list[CapacityLevel]]) -> list[str]:
 
 
 def lever_findings(runs: dict[str, list[CapacityLevel]]) -> list[str]:
-    """Generated: what each lever saves on one conversation, and which lever holds the most."""
+    """Generated: what each lever saves on one conversation (beyond the idle worker's use, which
+    the idle processes' count sways), and whether any held more conversations at once."""
     if "defaults" not in runs or len(runs) < 2:
         return []
-    base = runs["defaults"][0].cores_per_conversation()
-    saved = {
-        name: 1 - levels[0].cores_per_conversation() / base
-        for name, levels in runs.items()
-        if name != "defaults"
-    }
+
+    def cost(level: CapacityLevel) -> float:
+        marginal = level.marginal_per_conversation
+        return level.cores_per_conversation() if marginal is None else marginal
+
+    base = cost(runs["defaults"][0])
+    saved = {name: 1 - cost(lv[0]) / base for name, lv in runs.items() if name != "defaults"}
     best = max(saved, key=lambda name: saved[name])
     held = {name: max((lv.sessions for lv in lv_ if holds(lv, lv_[0])), default=0)
             for name, lv_ in runs.items()}  # fmt: skip
     most = max(held, key=lambda name: held[name])
-    return [
-        "- On one conversation the levers change the worker's CPU by "
+    levels = ", ".join(str(lv.sessions) for lv in runs["defaults"])
+    lines = [
+        "- On one conversation, the worker's CPU beyond its idle use changes with each lever by "
         + ", ".join(f"{name} {-share:+.0%}" for name, share in saved.items())
-        + f" against the defaults' {base:.3f} core; the most any saves is {saved[best]:.0%} "
+        + f", against the defaults' {base:.3f} core; the most any saves is {saved[best]:.0%} "
         f"({best}).",
-        f"- The most conversations held at once: {held[most]} ({most}; the defaults "
-        f"{held['defaults']}).",
     ]
+    if held[most] > held["defaults"]:
+        lines.append(
+            f"- The most conversations held at once (of {levels}): {held[most]} with {most}, "
+            f"against {held['defaults']} with the defaults."
+        )
+    else:
+        lines.append(
+            f"- No lever held more conversations at once than the defaults' {held['defaults']} "
+            f"(of {levels})."
+        )
+    return lines
 
 
 def section(runs: dict[str, list[CapacityLevel]], costs: dict[str, float], command: str) -> str:
@@ -159,7 +171,7 @@ def section(runs: dict[str, list[CapacityLevel]], costs: dict[str, float], comma
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("capacity levers")
     group.add_argument("--lever-levels", default="1,10", help="levels each lever runs")
-    group.add_argument("--lever-turns", type=int, default=3, help="turns per conversation")
+    group.add_argument("--lever-turns", type=int, default=5, help="turns per conversation")
     group.add_argument("--capacity-levers", default=",".join(LEVERS), help="levers, in turn")
 
 

@@ -109,7 +109,9 @@ class WorkerSettings(CommonSettings):
     max_concurrent_jobs: int = Field(
         10,
         ge=1,
-        description="Conversations one worker runs at once; at this many it takes no new jobs.",
+        description="Conversations one worker runs at once; at this many it takes no new jobs. "
+        "Size it to the worker's cores: docs/architecture.md, \"Sizing a worker\", gives the "
+        "measured CPU per conversation.",
     )
 
     # --- providers -----------------------------------------------------------------------------
