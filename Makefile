@@ -75,7 +75,7 @@ bench-capacity: setup ## Simultaneous conversations (1, 3, 5, 10) and the capaci
 	@scripts/setup.sh bench
 	$(UV) run --frozen python bench/capacity_levers.py all --write
 
-bench-soak: setup ## Six minutes of session churn plus conversations: errors, memory trends; writes docs/benchmarks.md + .json
+bench-soak: setup ## Ten minutes of session churn plus conversations: errors, memory trends; writes docs/benchmarks.md + .json
 	$(UV) run --frozen python bench/soak.py --write
 
 bench-compose: setup setup-docker ## Compose stack: build time, image sizes, up-to-healthy and stop times; writes docs/benchmarks.md

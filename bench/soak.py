@@ -1,7 +1,7 @@
 """Soak: minutes of session churn and simultaneous voice conversations against one stack on
 loopback, counting every error and following the memory of session-api and the worker.
 
-    python bench/soak.py [--minutes 6] [--conversations 4] [--rate 5] [--write] [--doc PATH]
+    python bench/soak.py [--minutes 10] [--conversations 4] [--rate 5] [--write] [--doc PATH]
 
 It starts its own stack on free loopback ports (`stack.py`, simulated cloud-class providers)
 and runs two loads at once until the time is up, then stops by itself:
@@ -486,7 +486,8 @@ def figures(result: SoakResult, command: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--minutes", type=float, default=10.0,
+                        help="minutes of load (a slope needs many samples)")  # fmt: skip
     parser.add_argument("--rate", type=float, default=5.0, help="sessions churned per second")
     parser.add_argument("--conversations", type=int, default=4, help="simultaneous callers")
     parser.add_argument("--turns", type=int, default=4, help="questions per conversation")
