@@ -245,8 +245,10 @@ class WorkerSettings(CommonSettings):
     sync_transcription: bool = Field(
         True,
         description="Send the agent's words to the page as they are spoken (LiveKit estimates "
-        "the speaking rate of every audio frame for it); false sends each sentence at once, "
-        "ahead of its audio, for a little less CPU.",
+        "the speaking rate of every audio frame for it), and keep only the words the user heard "
+        "of an interrupted reply in the agent's memory. False sends each sentence at once, "
+        "ahead of its audio, and remembers an interrupted reply whole, for less CPU "
+        "(docs/benchmarks.md, Capacity levers).",
     )
     audio_input_frame_ms: int = Field(
         50,
