@@ -28,7 +28,13 @@ import pytest
 from harness.caller import Turn, VoiceCaller
 from harness.fakes.pm_script import NEXT_MONTH
 from harness.fakes.scripted_llm import ScriptedLLM
-from harness.fakes.voice_script import BENCH_ANSWER, BENCH_QUESTION, LONG_QUESTION, VOICE_RULES
+from harness.fakes.voice_script import (
+    BENCH_ANSWER,
+    BENCH_QUESTION,
+    LONG_ANSWER,
+    LONG_QUESTION,
+    VOICE_RULES,
+)
 from harness.speech_samples import normalize_words, word_accuracy
 from harness.worker import Worker
 from voice_agent.log_messages import WORKER_READY
@@ -214,6 +220,8 @@ async def test_the_caller_interrupts_and_the_agent_stops_then_answers(
     )
     cut = [e for e in entries(record, "agent") if e.get("interrupted")][-1]
     assert cut["text"], "what the agent said before it stopped is recorded"
+    # only the words spoken before the interruption (SYNC_TRANSCRIPTION), not the whole reply
+    assert len(cut["text"]) < len(LONG_ANSWER) / 2, cut["text"]
     assert entries(record, "agent")[-1]["text"] == BENCH_ANSWER
 
 
