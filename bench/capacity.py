@@ -140,7 +140,7 @@ async def run_capacity(
     SpeechSynthesizer.save(BENCH_QUESTION, audio)
     out: list[CapacityLevel] = []
     try:
-        for level in levels_of(args):
+        for level in (int(x) for x in args.levels.split(",")):
             turns = args.capacity_turns or (15 if level == 1 else max(3, 30 // level))
             shape = Shape(level, turns, args.cycle, args.arrival, args.frame_ms, 0.0)
             result = await capacity_level(stack, shape, audio)
@@ -162,10 +162,6 @@ async def run_capacity(
     return out, shaping
 
 
-def levels_of(args: argparse.Namespace) -> list[int]:
-    return [int(x) for x in args.levels.split(",")]
-
-
 async def profiled_conversation(
     stack: BenchStack, args: argparse.Namespace, audio: Path
 ) -> WorkerProfile | None:
@@ -177,7 +173,7 @@ async def profiled_conversation(
         return None
     raw = stack.run_dir / "worker-py-spy.txt"
     shape = Shape(1, args.profile_turns, args.cycle, args.arrival, args.frame_ms, 0.0)
-    level = await capacity_level(stack, shape, Path(audio), profile_to=(py_spy, raw))
+    level = await capacity_level(stack, shape, audio, profile_to=(py_spy, raw))
     measured = level.cores_per_conversation()
     return WorkerProfile.of(raw, measured, len(level.turns), level.conversation_seconds)
 
